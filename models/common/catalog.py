@@ -1,0 +1,84 @@
+"""Schemas for customizable models: any GigaChat model id a user adds by name.
+
+A new id (a `-preview` twin, a newer generation) inherits the schema of the predefined model whose id is its
+longest prefix, because that is the family it belongs to; the user's form values override the context size and
+the output limit. An id from no known family gets the plain chat (or embedding) parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from dify_plugin.entities.model import (
+    AIModelEntity,
+    FetchFrom,
+    I18nObject,
+    ModelPropertyKey,
+    ModelType,
+    ParameterRule,
+)
+
+# The smallest context GigaChat has documented for a chat model (first-generation GigaChat, 8192 tokens; see
+# gigachat-api.md section 9): a safe assumption for an unknown id until the user enters the real size.
+FALLBACK_LLM_CONTEXT = 8192
+# GigaChat's `Embeddings` model takes 512 tokens per input (gigachat-api.md section 4): the safe lower bound.
+FALLBACK_EMBEDDING_CONTEXT = 512
+FALLBACK_EMBEDDING_MAX_CHUNKS = 16
+
+
+def customizable_schema(
+    predefined: Sequence[AIModelEntity], model: str, credentials: Mapping, model_type: ModelType
+) -> AIModelEntity:
+    base = family_of(predefined, model)
+    entity = base.model_copy(deep=True) if base is not None else _plain_entity(model_type, predefined)
+    entity.model = model
+    entity.label = I18nObject(en_US=model)
+    entity.fetch_from = FetchFrom.CUSTOMIZABLE_MODEL
+    _apply_overrides(entity, credentials)
+    return entity
+
+
+def family_of(predefined: Sequence[AIModelEntity], model: str) -> AIModelEntity | None:
+    matches = [entity for entity in predefined if model.lower().startswith(entity.model.lower())]
+    return max(matches, key=lambda entity: len(entity.model), default=None)
+
+
+def _plain_entity(model_type: ModelType, predefined: Sequence[AIModelEntity]) -> AIModelEntity:
+    if model_type is ModelType.LLM:
+        # The chat parameters every GigaChat chat model takes, from the first predefined model; no features.
+        rules: list[ParameterRule] = (
+            [r.model_copy(deep=True) for r in predefined[0].parameter_rules] if predefined else []
+        )
+        properties = {ModelPropertyKey.MODE: "chat", ModelPropertyKey.CONTEXT_SIZE: FALLBACK_LLM_CONTEXT}
+        return AIModelEntity(
+            model="", label=I18nObject(en_US=""), model_type=model_type, features=[],
+            model_properties=properties, parameter_rules=rules,
+        )  # fmt: skip
+    properties = {
+        ModelPropertyKey.CONTEXT_SIZE: FALLBACK_EMBEDDING_CONTEXT,
+        ModelPropertyKey.MAX_CHUNKS: FALLBACK_EMBEDDING_MAX_CHUNKS,
+    }
+    return AIModelEntity(
+        model="", label=I18nObject(en_US=""), model_type=model_type, features=[], model_properties=properties
+    )
+
+
+def _apply_overrides(entity: AIModelEntity, credentials: Mapping) -> None:
+    context = _positive_int(credentials.get("context_size"))
+    if context:
+        entity.model_properties[ModelPropertyKey.CONTEXT_SIZE] = context
+    max_tokens = _positive_int(credentials.get("max_tokens"))
+    if max_tokens:
+        for rule in entity.parameter_rules:
+            if rule.name == "max_tokens":
+                rule.max = max_tokens
+                if rule.default is not None and rule.default > max_tokens:
+                    rule.default = max_tokens
+
+
+def _positive_int(value: object) -> int | None:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None

@@ -1,0 +1,225 @@
+"""Dify's credential form (a dict of strings) -> one frozen, validated settings object.
+
+Every rule about what a credential may look like lives here, so the provider, the LLM and the embedding model
+reject bad input with the same sentence. Messages name the form field and never repeat a secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import re
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict
+
+DEFAULT_BASE_URL = "https://gigachat.devices.sberbank.ru/api/v1"
+DEFAULT_AUTH_URL = "https://ngw.devices.sberbank.ru:9443/api/v2/oauth"
+SCOPES = ("GIGACHAT_API_PERS", "GIGACHAT_API_B2B", "GIGACHAT_API_CORP")
+DEFAULT_TIMEOUT_SECONDS = 300.0
+# The daemon gives up on a request after 600 s (PLUGIN_MAX_EXECUTION_TIMEOUT), so waiting longer helps nobody.
+MAX_TIMEOUT_SECONDS = 600.0
+
+_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
+
+
+class AuthMethod(enum.StrEnum):
+    AUTHORIZATION_KEY = "authorization_key"
+    USER_PASSWORD = "user_password"
+    ACCESS_TOKEN = "access_token"
+    CLIENT_CERTIFICATE = "client_certificate"
+
+
+class CredentialsError(ValueError):
+    """A credential value that cannot work; the message is safe to show and names the form field."""
+
+
+class GigaChatSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    auth_method: AuthMethod = AuthMethod.AUTHORIZATION_KEY
+    authorization_key: str | None = None
+    scope: str = SCOPES[0]
+    username: str | None = None
+    password: str | None = None
+    access_token: str | None = None
+    client_certificate: str | None = None
+    client_key: str | None = None
+    client_key_password: str | None = None
+    base_url: str = DEFAULT_BASE_URL
+    auth_url: str = DEFAULT_AUTH_URL
+    ca_certificate: str | None = None
+    verify_ssl: bool = True
+    timeout: float = DEFAULT_TIMEOUT_SECONDS
+    prompt_caching: bool = True
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every value that must never appear in a message, a log line or a traceback."""
+        values = (self.authorization_key, self.password, self.access_token, self.client_key, self.client_key_password)
+        raw_pair = _decoded_pair(self.authorization_key) if self.authorization_key else None
+        return tuple(v for v in (*values, *(raw_pair or ())) if v)
+
+    @property
+    def api_host(self) -> str:
+        return urlsplit(self.base_url).netloc
+
+    @property
+    def auth_host(self) -> str:
+        return urlsplit(self.auth_url).netloc
+
+
+def parse_credentials(credentials: Mapping[str, object]) -> GigaChatSettings:
+    """Validate Dify's credential dict; raise CredentialsError with a sentence the user can act on."""
+    values = {key: _text(value) for key, value in credentials.items()}
+    method = _auth_method(values.get("auth_method"))
+    fields: dict[str, object] = {
+        "auth_method": method,
+        "base_url": _url(values.get("base_url"), DEFAULT_BASE_URL, "API base URL"),
+        "auth_url": _url(values.get("auth_url"), DEFAULT_AUTH_URL, "OAuth URL"),
+        "ca_certificate": normalize_pem_certificates(values.get("ca_certificate"), "CA certificate"),
+        "verify_ssl": _switch(values.get("verify_ssl"), default=True),
+        "timeout": _timeout(values.get("request_timeout")),
+        "prompt_caching": _switch(values.get("prompt_caching"), default=True),
+    }
+    if method is AuthMethod.AUTHORIZATION_KEY:
+        fields["authorization_key"] = normalize_authorization_key(values.get("api_key"))
+        fields["scope"] = _scope(values.get("scope"))
+    elif method is AuthMethod.USER_PASSWORD:
+        fields["username"] = _required(values.get("username"), "Username")
+        fields["password"] = _required(values.get("password"), "Password")
+    elif method is AuthMethod.ACCESS_TOKEN:
+        fields["access_token"] = _required(values.get("access_token"), "Access token")
+    else:
+        fields["client_certificate"] = normalize_pem_certificates(
+            _required(values.get("client_certificate"), "Client certificate"), "Client certificate"
+        )
+        fields["client_key"] = normalize_pem_private_key(_required(values.get("client_key"), "Client private key"))
+        fields["client_key_password"] = values.get("client_key_password") or None
+    return GigaChatSettings(**fields)
+
+
+def normalize_authorization_key(value: str | None) -> str:
+    """Accept GigaChat's base64 authorization key, or the raw client_id:client_secret pair it encodes."""
+    key = _required(value, "Authorization key")
+    if _decoded_pair(key):
+        return key
+    client_id, sep, secret = key.partition(":")
+    if sep and client_id and secret and not any(c.isspace() for c in key):
+        return base64.b64encode(key.encode()).decode()
+    raise CredentialsError(
+        "Authorization key: expected the base64 'Authorization key' from GigaChat API studio "
+        "or 'client_id:client_secret'; the value entered is neither."
+    )
+
+
+def normalize_pem_certificates(value: str | None, field: str) -> str | None:
+    """Return clean PEM for one or more certificates, accepting text whose newlines Dify collapsed to spaces."""
+    if not value:
+        return None
+    blocks = _PEM_BLOCK.findall(value)
+    if not blocks:
+        raise CredentialsError(f"{field}: no '-----BEGIN CERTIFICATE-----' block found; paste the PEM text.")
+    pems = []
+    for number, (kind, body) in enumerate(blocks, start=1):
+        if kind != "CERTIFICATE":
+            raise CredentialsError(f"{field}: block {number} is a '{kind}', not a CERTIFICATE.")
+        pems.append(_rewrap("CERTIFICATE", _der(body, f"{field}: block {number}")))
+    return "".join(pems)
+
+
+def normalize_pem_private_key(value: str) -> str:
+    blocks = _PEM_BLOCK.findall(value)
+    keys = [(kind, body) for kind, body in blocks if kind.endswith("PRIVATE KEY")]
+    if len(keys) != 1:
+        raise CredentialsError("Client private key: expected exactly one '-----BEGIN ... PRIVATE KEY-----' block.")
+    kind, body = keys[0]
+    return _rewrap(kind, _der(body, "Client private key"))
+
+
+def _rewrap(kind: str, der: bytes) -> str:
+    text = base64.b64encode(der).decode()
+    lines = "\n".join(text[i : i + 64] for i in range(0, len(text), 64))
+    return f"-----BEGIN {kind}-----\n{lines}\n-----END {kind}-----\n"
+
+
+def _der(body: str, where: str) -> bytes:
+    try:
+        der = base64.b64decode("".join(body.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise CredentialsError(f"{where} is not valid base64.") from None
+    # Every DER certificate and key starts with an ASN.1 SEQUENCE tag.
+    if not der or der[0] != 0x30:
+        raise CredentialsError(f"{where} does not contain DER data.")
+    return der
+
+
+def _decoded_pair(key: str) -> tuple[str, str] | None:
+    try:
+        decoded = base64.b64decode(key, validate=True).decode()
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    client_id, sep, secret = decoded.partition(":")
+    return (client_id, secret) if sep and client_id and secret else None
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _required(value: str | None, field: str) -> str:
+    if not value:
+        raise CredentialsError(f"{field} is required for the chosen authentication method.")
+    return value
+
+
+def _auth_method(value: str | None) -> AuthMethod:
+    try:
+        return AuthMethod(value or AuthMethod.AUTHORIZATION_KEY)
+    except ValueError:
+        choices = ", ".join(m.value for m in AuthMethod)
+        raise CredentialsError(f"Authentication: unknown method; choose one of {choices}.") from None
+
+
+def _scope(value: str | None) -> str:
+    scope = (value or SCOPES[0]).upper()
+    if scope not in SCOPES:
+        raise CredentialsError(f"Scope: must be one of {', '.join(SCOPES)}.")
+    return scope
+
+
+def _url(value: str | None, default: str, field: str) -> str:
+    url = (value or default).rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname or any(c.isspace() for c in url):
+        raise CredentialsError(f"{field}: expected an http(s) URL with a host name, like {default}.")
+    if parts.username or parts.password:
+        # Such a URL would carry a secret into every log line that names the URL.
+        raise CredentialsError(f"{field}: must not contain a user name or password.")
+    try:
+        parts.port  # noqa: B018 - urlsplit validates the port lazily
+    except ValueError:
+        raise CredentialsError(f"{field}: the port is not a number from 0 to 65535.") from None
+    return url
+
+
+def _switch(value: str | None, *, default: bool) -> bool:
+    if value is None:
+        return default
+    return value.lower() in ("true", "1", "yes", "on")
+
+
+def _timeout(value: str | None) -> float:
+    if value is None:
+        return DEFAULT_TIMEOUT_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise CredentialsError("Request timeout: must be a number of seconds.") from None
+    if not 1 <= seconds <= MAX_TIMEOUT_SECONDS:
+        raise CredentialsError(f"Request timeout: must be between 1 and {MAX_TIMEOUT_SECONDS:.0f} seconds.")
+    return seconds

@@ -1,0 +1,202 @@
+"""One chat invocation: build the request, call GigaChat (blocking or streaming), and map every failure.
+
+Errors raised while Dify consumes a stream are not mapped by dify_plugin, so the generator maps them itself; the
+SDK stream is closed in every case, also when Dify stops reading.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from dify_plugin import get_current_session
+from dify_plugin.entities.model.llm import LLMResult, LLMResultChunk, LLMUsage
+from dify_plugin.entities.model.message import AssistantPromptMessage, PromptMessage, PromptMessageTool
+from gigachat.context import session_id_cvar
+from gigachat.exceptions import ResponseError
+
+from ..common.client import client_for, fingerprint
+from ..common.errors import invoke_error
+from ..common.retry import call_with_retries, stream_with_retries
+from ..common.settings import GigaChatSettings
+from ..common.tokens import estimate_prompt_tokens, estimate_tokens
+from . import legacy
+from .conversation import Turn, to_turns
+from .legacy import ChatRequest, Delta, Usage
+from .params import generation_fields, response_schema
+from .stream import Assembler, dify_chunks
+from .tools import STRUCTURED_OUTPUT_FUNCTION, ToolNames, function_call_mode, function_spec, functions_for
+
+if TYPE_CHECKING:
+    from .llm import GigaChatLargeLanguageModel
+
+
+def build_request(
+    model: str,
+    prompt_messages: Sequence[PromptMessage],
+    parameters: dict,
+    tools: Sequence[PromptMessageTool] | None,
+) -> ChatRequest:
+    names = ToolNames.of([tool.name for tool in tools or ()])
+    schema = response_schema(parameters)
+    return ChatRequest(
+        model=model,
+        turns=to_turns(prompt_messages),
+        fields=generation_fields(parameters),
+        functions=functions_for(tools or (), names),
+        function_call=function_call_mode(parameters.get("tool_choice"), names),
+        response_format={"type": "json_schema", "schema": schema, "strict": True} if schema is not None else None,
+        names=names,
+    )
+
+
+def with_function_for_schema(request: ChatRequest) -> ChatRequest:
+    """The same request, asking for the structured answer as a forced function call instead of response_format."""
+    schema = (request.response_format or {}).get("schema")
+    spec = function_spec(STRUCTURED_OUTPUT_FUNCTION, "Return the answer in this structure.", schema, "the schema")
+    return replace(
+        request,
+        functions=[*request.functions, spec],
+        function_call={"name": STRUCTURED_OUTPUT_FUNCTION},
+        response_format=None,
+    )
+
+
+def rejects_response_format(error: BaseException) -> bool:
+    return (
+        isinstance(error, ResponseError)
+        and error.status_code in (400, 422)
+        and b"response_format" in (error.content or b"")
+    )
+
+
+def generate(
+    llm: GigaChatLargeLanguageModel,
+    settings: GigaChatSettings,
+    credentials: dict,
+    request: ChatRequest,
+    stop: Sequence[str] | None,
+    stream: bool,
+    user: str | None,
+) -> LLMResult | Iterator[LLMResultChunk]:
+    call = _Call(llm, settings, credentials, request, stop, session_id(settings, user))
+    return call.stream() if stream else call.blocking()
+
+
+class _Call:
+    def __init__(
+        self,
+        llm: GigaChatLargeLanguageModel,
+        settings: GigaChatSettings,
+        credentials: dict,
+        request: ChatRequest,
+        stop: Sequence[str] | None,
+        session: str | None,
+    ) -> None:
+        self.llm, self.settings, self.credentials = llm, settings, credentials
+        self.request, self.stop, self.session = request, stop, session
+        self.client = client_for(settings)
+        self.call_as_text: str | None = None
+
+    def blocking(self) -> LLMResult:
+        try:
+            delta = self._with_fallback(
+                lambda request: call_with_retries(lambda: legacy.complete(self.client, request))
+            )
+            assembler = Assembler(self.stop, self.call_as_text)
+            text = assembler.pieces(delta) + assembler.tail()
+            message = AssistantPromptMessage(
+                content=text, tool_calls=assembler.tool_calls(), opaque_body=assembler.opaque_body()
+            )
+            usage = self._usage(assembler.answer.usage, assembler.answer.text)
+        except Exception as error:
+            raise invoke_error(error, self.settings, self._sensitive()) from None
+        return LLMResult(model=self.request.model, message=message, usage=usage)
+
+    def stream(self) -> Iterator[LLMResultChunk]:
+        deltas: Iterator[Delta] | None = None
+        try:
+            deltas = self._with_fallback(self._open_stream)
+            yield from dify_chunks(
+                self.request.model, deltas, Assembler(self.stop, self.call_as_text), lambda u, t: self._usage(u, t)
+            )
+        except Exception as error:
+            raise invoke_error(error, self.settings, self._sensitive()) from None
+        finally:
+            close = getattr(deltas, "close", None)
+            if close is not None:
+                close()
+
+    def _open_stream(self, request: ChatRequest) -> Iterator[Delta]:
+        deltas = stream_with_retries(lambda: legacy.stream(self.client, request))
+        # Prime the generator so the request is sent (and a rejection raised) here, inside the fallback.
+        first = next(deltas, None)
+        return _prepend(first, deltas)
+
+    def _with_fallback(self, run):
+        with self._session_header():
+            try:
+                return run(self.request)
+            except ResponseError as error:
+                if self.request.response_format is None or not rejects_response_format(error):
+                    raise
+            # This model or host has no response_format: ask for the same JSON as a forced function call.
+            self.call_as_text = STRUCTURED_OUTPUT_FUNCTION
+            return run(with_function_for_schema(self.request))
+
+    @contextmanager
+    def _session_header(self) -> Iterator[None]:
+        token = session_id_cvar.set(self.session)
+        try:
+            yield
+        finally:
+            session_id_cvar.reset(token)
+
+    def _usage(self, usage: Usage | None, answer: str) -> LLMUsage:
+        if usage is None:
+            # GigaChat sends usage with every final answer; the estimate covers a proxy that strips it.
+            prompt = estimate_prompt_tokens(_texts(self.request.turns))
+            usage = Usage(prompt, estimate_tokens(answer))
+        return self.llm._calc_response_usage(
+            self.request.model, self.credentials, usage.prompt_tokens, usage.completion_tokens
+        )
+
+    def _sensitive(self) -> list[str]:
+        return _texts(self.request.turns)
+
+
+def _prepend(first: Delta | None, rest: Iterator[Delta]) -> Iterator[Delta]:
+    try:
+        if first is not None:
+            yield first
+        yield from rest
+    finally:
+        rest.close()  # type: ignore[attr-defined]
+
+
+def _texts(turns: Sequence[Turn]) -> list[str]:
+    return [turn.text for turn in turns if turn.text]
+
+
+def session_id(settings: GigaChatSettings, user: str | None) -> str | None:
+    """A stable X-Session-ID per Dify conversation, so GigaChat can reuse the cached prompt prefix.
+
+    A keyed hash of the conversation id, keyed by these credentials: GigaChat sees neither the conversation id nor
+    the user id, and the same conversation maps to the same id in every plugin process.
+    """
+    if not settings.prompt_caching:
+        return None
+    session = get_current_session()
+    source = None
+    if session is not None and session.conversation_id:
+        source = f"conversation:{session.conversation_id}"
+    elif session is not None and session.app_id and user:
+        source = f"app:{session.app_id}:user:{user}"
+    if source is None:
+        return None
+    digest = hmac.new(fingerprint(settings).encode(), source.encode(), hashlib.sha256).hexdigest()
+    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"

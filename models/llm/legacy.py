@@ -1,0 +1,123 @@
+"""GigaChat's chat protocol `POST /chat/completions` (the SDK's `chat()` / `stream()`): requests and answers.
+
+This is the only module that knows the wire shape of a chat request and answer. Everything before it works on
+protocol-neutral turns and options, everything after it on `Delta`s, so a second protocol (`/v2/chat/completions`)
+can be added next to this module without touching the model classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from gigachat import GigaChatSyncClient
+from gigachat.models.chat import Chat, ChatCompletion, ChatCompletionChunk, Messages
+from gigachat.models.chat import Usage as SdkUsage
+
+from .conversation import FunctionCall, Turn
+from .tools import ToolNames
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+    precached_prompt_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Delta:
+    """One piece of an answer, whatever protocol carried it."""
+
+    text: str = ""
+    reasoning: str = ""
+    function_call: FunctionCall | None = None
+    state_id: str | None = None
+    finish_reason: str | None = None
+    usage: Usage | None = None
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    model: str
+    turns: list[Turn]
+    fields: dict
+    functions: list[dict]
+    function_call: str | dict | None
+    response_format: dict | None
+    names: ToolNames
+
+
+def payload(request: ChatRequest) -> Chat:
+    """The SDK request object; everything beyond model and messages goes untyped through `additional_fields`,
+    because the SDK's typed fields drop schema keywords and unknown keys."""
+    extra: dict = dict(request.fields)
+    if request.functions:
+        extra["functions"] = request.functions
+    if request.function_call is not None:
+        extra["function_call"] = request.function_call
+    if request.response_format is not None:
+        extra["response_format"] = request.response_format
+    messages = [Messages.model_validate(message_dict(turn, request.names)) for turn in request.turns]
+    return Chat(model=request.model, messages=messages, additional_fields=extra or None)
+
+
+def message_dict(turn: Turn, names: ToolNames) -> dict:
+    message: dict = {"role": turn.role, "content": turn.text}
+    if turn.name is not None:
+        message["name"] = names.wire(turn.name)
+    if turn.function_call is not None:
+        call = turn.function_call
+        message["function_call"] = {"name": names.wire(call.name), "arguments": call.arguments}
+    if turn.state_id:
+        message["functions_state_id"] = turn.state_id
+    if turn.attachments:
+        message["attachments"] = list(turn.attachments)
+    return message
+
+
+def complete(client: GigaChatSyncClient, request: ChatRequest) -> Delta:
+    return from_completion(client.chat(payload(request)), request.names)
+
+
+def stream(client: GigaChatSyncClient, request: ChatRequest) -> Iterator[Delta]:
+    names = request.names
+    return (from_chunk(chunk, names) for chunk in client.stream(payload(request)))
+
+
+def from_completion(completion: ChatCompletion, names: ToolNames) -> Delta:
+    choice = completion.choices[0] if completion.choices else None
+    message = choice.message if choice else None
+    return Delta(
+        text=(message.content or "") if message else "",
+        reasoning=(message.reasoning_content or "") if message else "",
+        function_call=_call(message.function_call, names) if message else None,
+        state_id=message.functions_state_id if message else None,
+        finish_reason=(choice.finish_reason or "stop") if choice else "stop",
+        usage=_usage(completion.usage),
+    )
+
+
+def from_chunk(chunk: ChatCompletionChunk, names: ToolNames) -> Delta:
+    choice = chunk.choices[0] if chunk.choices else None
+    delta = choice.delta if choice else None
+    return Delta(
+        text=(delta.content or "") if delta else "",
+        reasoning=(delta.reasoning_content or "") if delta else "",
+        function_call=_call(delta.function_call, names) if delta else None,
+        state_id=delta.functions_state_id if delta else None,
+        finish_reason=choice.finish_reason if choice else None,
+        usage=_usage(chunk.usage),
+    )
+
+
+def _call(call: object, names: ToolNames) -> FunctionCall | None:
+    if call is None:
+        return None
+    return FunctionCall(names.dify(call.name), dict(call.arguments or {}))  # type: ignore[attr-defined]
+
+
+def _usage(usage: SdkUsage | None) -> Usage | None:
+    if usage is None:
+        return None
+    return Usage(usage.prompt_tokens, usage.completion_tokens, usage.precached_prompt_tokens or 0)

@@ -1,0 +1,72 @@
+"""The GigaChat LargeLanguageModel: routing only; the rules live in the modules it calls."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from dify_plugin.entities.model import AIModelEntity, ModelType
+from dify_plugin.entities.model.llm import LLMResult, LLMResultChunk
+from dify_plugin.entities.model.message import PromptMessage, PromptMessageTool
+from dify_plugin.errors.model import InvokeError
+from dify_plugin.interfaces.model.large_language_model import LargeLanguageModel
+
+from ..common.catalog import customizable_schema
+from ..common.errors import invoke_error
+from ..common.settings import parse_credentials
+from ..common.tokens import estimate_prompt_tokens, estimate_tokens
+from ..common.validation import validate_connection
+from . import chat
+from .conversation import to_turns
+from .tools import ToolNames, functions_for
+
+
+class GigaChatLargeLanguageModel(LargeLanguageModel):
+    def _invoke(
+        self,
+        model: str,
+        credentials: dict,
+        prompt_messages: list[PromptMessage],
+        model_parameters: dict,
+        tools: list[PromptMessageTool] | None = None,
+        stop: list[str] | None = None,
+        stream: bool = True,
+        user: str | None = None,
+    ) -> LLMResult | Iterator[LLMResultChunk]:
+        try:
+            settings = parse_credentials(credentials)
+            request = chat.build_request(model, prompt_messages, model_parameters, tools)
+        except Exception as error:
+            raise invoke_error(error) from None
+        return chat.generate(self, settings, credentials, request, stop, stream, user)
+
+    def get_num_tokens(
+        self,
+        model: str,
+        credentials: dict,
+        prompt_messages: list[PromptMessage],
+        tools: list[PromptMessageTool] | None = None,
+    ) -> int:
+        texts = [turn.text for turn in to_turns(prompt_messages, attach=_count_only)]
+        tool_tokens = sum(estimate_tokens(str(spec)) for spec in functions_for(tools or (), ToolNames.of([])))
+        return estimate_prompt_tokens(texts) + tool_tokens
+
+    def validate_credentials(self, model: str, credentials: Mapping) -> None:
+        validate_connection(credentials, model)
+
+    def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity | None:
+        return customizable_schema(self.predefined_models(), model, credentials, ModelType.LLM)
+
+    @property
+    def _invoke_error_mapping(self) -> dict[type[InvokeError], list[type[Exception]]]:
+        # Every failure is mapped where it happens (models/common/errors.py), with a message safe to show.
+        return {}
+
+    def _transform_invoke_error(self, error: Exception) -> InvokeError:
+        mapped = invoke_error(error)
+        # A fresh instance: dify_plugin raises the result `from` the original, which must not be the same object.
+        return type(mapped)(mapped.description)
+
+
+def _count_only(part: object) -> str:
+    """Token counting ignores attachments (GigaChat counts only text), so no upload happens here."""
+    return ""

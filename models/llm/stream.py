@@ -1,0 +1,193 @@
+"""GigaChat answer pieces (`Delta`s) -> Dify's LLMResultChunks, in the order Dify expects.
+
+Text pieces pass through as they arrive, minus what client-side stop sequences cut (GigaChat has no `stop`
+parameter). Reasoning is wrapped in <think>…</think>. A function call becomes exactly one complete tool call, sent
+once, after the text. The last chunk carries the finish reason and GigaChat's own usage. A stream that ends
+without a finish reason is an error, not a silently short answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from dify_plugin.entities.model.llm import LLMResultChunk, LLMResultChunkDelta, LLMUsage
+from dify_plugin.entities.model.message import AssistantPromptMessage
+from dify_plugin.errors.model import InvokeBadRequestError, InvokeConnectionError
+
+from .conversation import STATE_KEY, FunctionCall, tool_call_id
+from .legacy import Delta, Usage
+
+ToolCall = AssistantPromptMessage.ToolCall
+PREFIX = "[gigachat] "
+BLACKLIST_NOTICE = (
+    "\n\n[GigaChat declined to answer this request: its content rules restrict the topic (finish_reason=blacklist).]"
+)
+_FINISH_REASONS = {"stop": "stop", "length": "length", "function_call": "tool_calls", "blacklist": "stop"}
+
+
+class StopBuffer:
+    """Cuts the text at the first stop sequence, even when one is split across pieces.
+
+    Only a tail that could still become a stop sequence is held back, so text is delayed as little as possible.
+    """
+
+    def __init__(self, stops: Sequence[str] | None) -> None:
+        self._stops = [s for s in (stops or ()) if s]
+        self._pending = ""
+        self.stopped = False
+
+    def feed(self, text: str) -> str:
+        if self.stopped:
+            return ""
+        if not self._stops:
+            return text
+        self._pending += text
+        cut = min((i for i in (self._pending.find(s) for s in self._stops) if i >= 0), default=-1)
+        if cut >= 0:
+            self.stopped = True
+            out, self._pending = self._pending[:cut], ""
+            return out
+        keep = self._held_tail()
+        out = self._pending[: len(self._pending) - keep]
+        self._pending = self._pending[len(self._pending) - keep :]
+        return out
+
+    def flush(self) -> str:
+        out, self._pending = ("" if self.stopped else self._pending), ""
+        return out
+
+    def _held_tail(self) -> int:
+        for size in range(min(len(self._pending), max(len(s) for s in self._stops) - 1), 0, -1):
+            tail = self._pending[-size:]
+            if any(s.startswith(tail) for s in self._stops):
+                return size
+        return 0
+
+
+@dataclass
+class _Answer:
+    text: str = ""
+    call: FunctionCall | None = None
+    state_id: str | None = None
+    finish_reason: str | None = None
+    usage: Usage | None = None
+
+
+class Assembler:
+    """Accumulates Deltas; `pieces` says what to show now, `result` what the answer was."""
+
+    def __init__(self, stops: Sequence[str] | None, call_as_text: str | None = None) -> None:
+        self._stop = StopBuffer(stops)
+        self._thinking = False
+        self._call_as_text = call_as_text
+        self.answer = _Answer()
+
+    def pieces(self, delta: Delta) -> str:
+        out = []
+        if delta.reasoning and not self._stop.stopped:
+            if not self._thinking:
+                out.append("<think>\n")
+                self._thinking = True
+            out.append(delta.reasoning)
+        text = delta.text
+        if delta.function_call is not None:
+            if delta.function_call.name == self._call_as_text:
+                text += json.dumps(delta.function_call.arguments, ensure_ascii=False)
+            else:
+                self.answer.call = delta.function_call
+                self.answer.state_id = delta.state_id or self.answer.state_id
+        if text:
+            out.append(self._close_thinking())
+            visible = self._stop.feed(text)
+            self.answer.text += visible
+            out.append(visible)
+        if delta.finish_reason:
+            self.answer.finish_reason = delta.finish_reason
+        if delta.usage:
+            self.answer.usage = delta.usage
+        return "".join(out)
+
+    def tail(self) -> str:
+        """What is left to show once the answer is complete."""
+        reason = self.answer.finish_reason
+        if reason is None:
+            raise InvokeConnectionError(PREFIX + "GigaChat's stream ended before the answer was complete.")
+        if reason == "error":
+            raise InvokeBadRequestError(
+                PREFIX + "GigaChat stopped with an error while forming a function call; simplify the tool's "
+                "parameters or rephrase the request."
+            )
+        rest = self._close_thinking() + self._stop.flush()
+        self.answer.text += rest
+        if reason == "blacklist":
+            rest += BLACKLIST_NOTICE
+        return rest
+
+    def finish_reason(self) -> str:
+        if self._stop.stopped:
+            return "stop"
+        reason = self.answer.finish_reason or "stop"
+        if reason == "function_call" and self.answer.call is None:
+            return "stop"
+        return _FINISH_REASONS.get(reason, reason)
+
+    def tool_calls(self) -> list[ToolCall]:
+        call = self.answer.call
+        if call is None or self.answer.finish_reason == "length":
+            return []
+        return [
+            ToolCall(
+                id=tool_call_id(self.answer.state_id),
+                type="function",
+                function=ToolCall.ToolCallFunction(
+                    name=call.name, arguments=json.dumps(call.arguments, ensure_ascii=False)
+                ),
+            )
+        ]
+
+    def opaque_body(self) -> dict | None:
+        return {STATE_KEY: self.answer.state_id} if self.answer.state_id and self.answer.call else None
+
+    def _close_thinking(self) -> str:
+        if not self._thinking:
+            return ""
+        self._thinking = False
+        return "\n</think>\n\n"
+
+
+UsageOf = Callable[[Usage | None, str], LLMUsage]
+
+
+def dify_chunks(
+    model: str, deltas: Iterable[Delta], assembler: Assembler, usage_of: UsageOf
+) -> Iterator[LLMResultChunk]:
+    index = 0
+    for delta in deltas:
+        text = assembler.pieces(delta)
+        if text:
+            yield _chunk(model, index, AssistantPromptMessage(content=text))
+            index += 1
+    tail = assembler.tail()
+    if tail:
+        yield _chunk(model, index, AssistantPromptMessage(content=tail))
+        index += 1
+    if calls := assembler.tool_calls():
+        message = AssistantPromptMessage(content="", tool_calls=calls, opaque_body=assembler.opaque_body())
+        yield _chunk(model, index, message)
+        index += 1
+    usage = usage_of(assembler.answer.usage, assembler.answer.text)
+    yield _chunk(model, index, AssistantPromptMessage(content=""), usage, assembler.finish_reason())
+
+
+def _chunk(
+    model: str,
+    index: int,
+    message: AssistantPromptMessage,
+    usage: LLMUsage | None = None,
+    finish_reason: str | None = None,
+) -> LLMResultChunk:
+    return LLMResultChunk(
+        model=model, delta=LLMResultChunkDelta(index=index, message=message, usage=usage, finish_reason=finish_reason)
+    )
