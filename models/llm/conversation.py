@@ -6,7 +6,8 @@ GigaChat's rules, each applied in one function below:
 - one function call per assistant message, each followed at once by its result: an assistant message with several
   tool calls becomes a sequence of call -> result pairs, in the order of the calls;
 - a function result is a JSON object: anything else is wrapped as {"result": value};
-- no empty messages, and consecutive user (or plain assistant) messages are joined.
+- no empty messages, and consecutive user (or plain assistant) messages are joined;
+- reasoning the plugin showed as <think>…</think> is answer decoration, not answer: it is not sent back.
 Media parts become attachment ids through the `attach` callback (the files layer uploads them); without it they are
 rejected with a sentence, never dropped.
 """
@@ -38,6 +39,8 @@ Attach = Callable[[MultiModalPromptMessageContent], str]
 # A tool call id carries GigaChat's functions_state_id, so the state survives Dify's history even where
 # opaque_body is not kept: "call_<random>_fs_<state id>".
 _STATE_IN_ID = re.compile(r"_fs_(.+)$")
+# Reasoning the plugin streamed as <think>…</think>; Dify keeps it in the history, GigaChat must not get it back.
+_REASONING = re.compile(r"<think>.*?</think>\s*", re.DOTALL)
 STATE_KEY = "functions_state_id"
 
 
@@ -121,7 +124,7 @@ def _following_results(messages: Sequence[PromptMessage], start: int) -> tuple[l
 
 
 def _assistant_turns(message: AssistantPromptMessage, results: list[ToolPromptMessage]) -> list[Turn]:
-    text = _text_only(message, "assistant")
+    text = _REASONING.sub("", _text_only(message, "assistant"))
     if not message.tool_calls:
         if results:
             raise InvokeBadRequestError(PREFIX + "tool results follow an assistant message that made no tool call.")

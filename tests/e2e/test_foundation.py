@@ -46,7 +46,16 @@ def test_valid_credentials_pass_validation_without_spending_tokens(plugin, emu, 
         ({"ca_certificate": "-----BEGIN CERTIFICATE----- abc -----END CERTIFICATE-----"}, "CA certificate"),
         ({"request_timeout": "soon"}, "Request timeout"),
     ],
-    ids=["wrong-key", "wrong-scope", "malformed-key", "bad-base-url", "bad-auth-url", "unknown-scope", "bad-ca", "bad-timeout"],
+    ids=[
+        "wrong-key",
+        "wrong-scope",
+        "malformed-key",
+        "bad-base-url",
+        "bad-auth-url",
+        "unknown-scope",
+        "bad-ca",
+        "bad-timeout",
+    ],
 )
 def test_bad_credentials_fail_validation_with_a_specific_message(plugin, emu, overrides, expected):
     reply = plugin.request(m.validate_provider_credentials(PROVIDER, credentials_for(emu, **overrides)))

@@ -235,13 +235,15 @@ def model_schema(provider: str, model_type: str, model: str, credentials: dict, 
     )
 
 
-def envelope(data: dict, session_id: str | None = None) -> dict:
+def envelope(
+    data: dict, session_id: str | None = None, conversation_id: str | None = None, app_id: str | None = None
+) -> dict:
     """The daemon's request line (session_manager.Session.Message), field order included."""
     return {
         "session_id": session_id or str(uuid.uuid4()),
-        "conversation_id": None,
+        "conversation_id": conversation_id,
         "message_id": None,
-        "app_id": None,
+        "app_id": app_id,
         "endpoint_id": None,
         "context": None,
         "event": "request",

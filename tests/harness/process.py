@@ -376,8 +376,8 @@ class PluginProcess:
 
     # ---- requests ----
 
-    def _send(self, data_list: list[dict]) -> list[str]:
-        envelopes = [m.envelope(data) for data in data_list]
+    def _send(self, data_list: list[dict], **context: str | None) -> list[str]:
+        envelopes = [m.envelope(data, **context) for data in data_list]
         for env in envelopes:
             self.demux.open(env["session_id"], env["data"].get("action"))
         # Compact separators and raw UTF-8, like Go's json.Marshal; one line per request.
@@ -400,8 +400,11 @@ class PluginProcess:
             self._proc.stdin.write(line)
             self._proc.stdin.flush()
 
-    def request(self, data: dict, timeout: float = 60) -> Reply:
-        (sid,) = self._send([data])
+    def request(
+        self, data: dict, timeout: float = 60, *, conversation_id: str | None = None, app_id: str | None = None
+    ) -> Reply:
+        """One request; conversation_id and app_id fill the envelope fields the daemon sets for app calls."""
+        (sid,) = self._send([data], conversation_id=conversation_id, app_id=app_id)
         return self.demux.wait(sid, timeout)
 
     def request_many(self, data_list: list[dict], timeout: float = 60) -> list[Reply]:
