@@ -1,0 +1,22 @@
+"""A loopback GigaChat emulator that the real `gigachat` SDK talks to unmodified.
+
+with GigaChatEmulator() as emu:
+    client = GigaChat(base_url=emu.base_url, auth_url=emu.auth_url, credentials=emu.credentials(), ...)
+"""
+
+from tests.emulator.faults import Fault
+from tests.emulator.replies import Reply
+from tests.emulator.routes import RecordedRequest, UploadedFile
+from tests.emulator.rules import EMBEDDING_DIMENSIONS, EmbeddingLimits, count_tokens
+from tests.emulator.server import GigaChatEmulator
+
+__all__ = [
+    "EMBEDDING_DIMENSIONS",
+    "EmbeddingLimits",
+    "Fault",
+    "GigaChatEmulator",
+    "RecordedRequest",
+    "Reply",
+    "UploadedFile",
+    "count_tokens",
+]
