@@ -170,7 +170,8 @@ def safe_server_message(message: str, sensitive: Iterable[str]) -> str:
     text = " ".join(message.split())[:_MAX_SERVER_MESSAGE]
     lowered = text.lower()
     for value in sensitive:
-        value = value.lower()
+        # Squashed like the message, or a multi-line prompt echoed back would never match.
+        value = " ".join(value.split()).lower()
         if len(value) >= 8 and value in lowered:
             return _WITHHELD
         if len(value) >= _ECHO_WINDOW and _shares_window(lowered, value):

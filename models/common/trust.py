@@ -70,7 +70,9 @@ def load_client_certificate(context: ssl.SSLContext, certificate_pem: str, key_p
     try:
         with os.fdopen(fd, "w", encoding="ascii") as handle:
             handle.write(key_pem + certificate_pem)
-        context.load_cert_chain(path, password=password or None)
+        # Never None: with no password OpenSSL prompts for one on the terminal or reads it from fd 0, which in a
+        # plugin is the daemon's request stream. An empty password just fails to decrypt an encrypted key.
+        context.load_cert_chain(path, password=password or "")
     except ssl.SSLError:
         raise CredentialsError(
             "Client certificate: the certificate and private key do not load together "

@@ -1,0 +1,309 @@
+"""models/common/settings.py: Dify's credential form -> one validated GigaChatSettings, with messages safe to show."""
+
+from __future__ import annotations
+
+import base64
+import re
+import ssl
+from pathlib import Path
+
+import pydantic
+import pytest
+import trustme
+
+from models.common.settings import (
+    DEFAULT_AUTH_URL,
+    DEFAULT_BASE_URL,
+    DEFAULT_TIMEOUT_SECONDS,
+    AuthMethod,
+    CredentialsError,
+    normalize_authorization_key,
+    normalize_pem_certificates,
+    normalize_pem_private_key,
+    parse_credentials,
+)
+
+CERTS = Path(__file__).resolve().parents[2] / "models" / "common" / "certs"
+CLIENT_ID = "0191c7d2-aaaa-bbbb-cccc-1234567890ab"
+CLIENT_SECRET = "canary-secret-5f1e9d0c-7b2a"
+PAIR = f"{CLIENT_ID}:{CLIENT_SECRET}"
+KEY = base64.b64encode(PAIR.encode()).decode()
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def leaf(ca: trustme.CA) -> trustme.LeafCert:
+    return ca.issue_cert("client.example")
+
+
+def collapsed(pem: str, joiner: str = " ") -> str:
+    """What Dify's single-line secret input makes of multi-line PEM."""
+    return joiner.join(line for line in pem.splitlines() if line)
+
+
+# ---- authorization key --------------------------------------------------------------------------------------------
+
+
+def test_a_base64_authorization_key_is_kept_as_it_is() -> None:
+    assert normalize_authorization_key(KEY) == KEY
+
+
+def test_a_raw_client_id_and_secret_pair_is_encoded_as_the_authorization_key() -> None:
+    assert normalize_authorization_key(PAIR) == KEY
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["not a key", "Basic " + KEY, "just-one-part", ":secret-only", "id-only:", "Y2FuYXJ5LXZhbHVl", "id: secret"],
+)
+def test_an_authorization_key_that_is_neither_form_is_rejected_without_repeating_it(value: str) -> None:
+    with pytest.raises(CredentialsError) as caught:
+        normalize_authorization_key(value)
+    message = str(caught.value)
+    assert message.startswith("Authorization key:")
+    assert value not in message
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_a_missing_authorization_key_is_reported_as_required(value: str | None) -> None:
+    with pytest.raises(CredentialsError, match="Authorization key is required"):
+        normalize_authorization_key(value)
+
+
+# ---- the whole form ----------------------------------------------------------------------------------------------
+
+
+def test_an_authorization_key_alone_gives_the_documented_defaults() -> None:
+    settings = parse_credentials({"api_key": f"  {KEY}\n"})
+    assert settings.auth_method is AuthMethod.AUTHORIZATION_KEY
+    assert settings.authorization_key == KEY
+    assert settings.scope == "GIGACHAT_API_PERS"
+    assert (settings.base_url, settings.auth_url) == (DEFAULT_BASE_URL, DEFAULT_AUTH_URL)
+    assert settings.verify_ssl is True
+    assert settings.prompt_caching is True
+    assert settings.timeout == DEFAULT_TIMEOUT_SECONDS
+    assert settings.ca_certificate is None
+    assert settings.api_host == "gigachat.devices.sberbank.ru"
+    assert settings.auth_host == "ngw.devices.sberbank.ru:9443"
+
+
+def test_settings_are_frozen() -> None:
+    settings = parse_credentials({"api_key": KEY})
+    with pytest.raises(pydantic.ValidationError):
+        settings.verify_ssl = False  # type: ignore[misc]
+
+
+def test_the_secrets_include_the_key_and_the_client_secret_it_encodes() -> None:
+    secrets = parse_credentials({"api_key": KEY}).secrets()
+    assert KEY in secrets
+    assert CLIENT_SECRET in secrets
+    assert "GIGACHAT_API_PERS" not in secrets
+
+
+@pytest.mark.parametrize(
+    ("form", "expected"),
+    [
+        ({"auth_method": "user_password", "username": "alice", "password": "p4ssw0rd!"}, ("alice", "p4ssw0rd!")),
+        ({"auth_method": "access_token", "access_token": "eyJ.token"}, "eyJ.token"),
+    ],
+)
+def test_each_authentication_method_keeps_only_its_own_fields(form: dict, expected: object) -> None:
+    settings = parse_credentials({**form, "api_key": KEY})
+    assert settings.authorization_key is None
+    if settings.auth_method is AuthMethod.USER_PASSWORD:
+        assert (settings.username, settings.password) == expected
+        assert settings.access_token is None
+    else:
+        assert settings.access_token == expected
+        assert settings.username is None
+
+
+@pytest.mark.parametrize(
+    ("form", "field"),
+    [
+        ({}, "Authorization key"),
+        ({"auth_method": "user_password", "username": "alice"}, "Password"),
+        ({"auth_method": "user_password", "password": "secret-pass"}, "Username"),
+        ({"auth_method": "access_token", "access_token": "   "}, "Access token"),
+        ({"auth_method": "client_certificate"}, "Client certificate"),
+    ],
+)
+def test_a_missing_field_of_the_chosen_method_is_named(form: dict, field: str) -> None:
+    with pytest.raises(CredentialsError, match=f"^{field} is required"):
+        parse_credentials(form)
+
+
+def test_an_unknown_authentication_method_lists_the_choices() -> None:
+    with pytest.raises(CredentialsError, match="authorization_key, user_password, access_token, client_certificate"):
+        parse_credentials({"auth_method": "kerberos", "api_key": KEY})
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, "GIGACHAT_API_PERS"), ("gigachat_api_b2b", "GIGACHAT_API_B2B")])
+def test_the_scope_defaults_to_pers_and_is_case_insensitive(value: str | None, expected: str) -> None:
+    assert parse_credentials({"api_key": KEY, "scope": value}).scope == expected
+
+
+def test_an_unknown_scope_is_rejected() -> None:
+    with pytest.raises(CredentialsError, match=r"^Scope: must be one of"):
+        parse_credentials({"api_key": KEY, "scope": "GIGACHAT_API_FREE"})
+
+
+def test_a_trailing_slash_is_removed_from_the_urls() -> None:
+    settings = parse_credentials({"api_key": KEY, "base_url": "https://api.giga.chat/v1/", "auth_url": "http://a:8/t/"})
+    assert (settings.base_url, settings.auth_url) == ("https://api.giga.chat/v1", "http://a:8/t")
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("ftp://gigachat.example/api", "expected an http(s) URL"),
+        ("gigachat.example/api", "expected an http(s) URL"),
+        ("https:///api/v1", "expected an http(s) URL"),
+        ("https://giga chat.example", "expected an http(s) URL"),
+        ("https://host.example:99999/api", "the port is not a number"),
+        ("https://host.example:port/api", "the port is not a number"),
+    ],
+)
+def test_an_unusable_base_url_is_rejected_naming_the_field(url: str, words: str) -> None:
+    with pytest.raises(CredentialsError, match="^" + re.escape(f"API base URL: {words}")):
+        parse_credentials({"api_key": KEY, "base_url": url})
+
+
+def test_a_url_with_a_password_is_rejected_without_repeating_the_password() -> None:
+    with pytest.raises(CredentialsError) as caught:
+        parse_credentials({"api_key": KEY, "auth_url": "https://user:hunter2-canary@ngw.example/api/v2/oauth"})
+    assert str(caught.value).startswith("OAuth URL: must not contain a user name or password")
+    assert "hunter2-canary" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, True), ("true", True), ("True", True), ("1", True), ("on", True), ("false", False), ("0", False)],
+)
+def test_the_tls_verification_switch_reads_dify_booleans(value: str | None, expected: bool) -> None:
+    assert parse_credentials({"api_key": KEY, "verify_ssl": value}).verify_ssl is expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, 300.0), ("60", 60.0), (" 1 ", 1.0), (600, 600.0)])
+def test_the_request_timeout_accepts_seconds_from_1_to_600(value: object, expected: float) -> None:
+    assert parse_credentials({"api_key": KEY, "request_timeout": value}).timeout == expected
+
+
+@pytest.mark.parametrize(("value", "words"), [("abc", "must be a number"), ("0", "between 1 and 600"), ("601", "600")])
+def test_an_unusable_request_timeout_is_rejected(value: str, words: str) -> None:
+    with pytest.raises(CredentialsError, match=f"^Request timeout: .*{words}"):
+        parse_credentials({"api_key": KEY, "request_timeout": value})
+
+
+# ---- PEM certificates --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in CERTS.glob("*.pem")))
+def test_the_bundled_ca_files_are_already_in_normal_form(name: str) -> None:
+    text = (CERTS / name).read_text(encoding="ascii")
+    assert normalize_pem_certificates(text, "CA certificate") == text
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        pytest.param(lambda pem: collapsed(pem, " "), id="newlines-collapsed-to-spaces"),
+        pytest.param(lambda pem: collapsed(pem, ""), id="newlines-removed"),
+        pytest.param(lambda pem: pem.replace("\n", "\r\n"), id="crlf"),
+        pytest.param(lambda pem: f"  subject=CN=x\n{pem}\n  trailing words  ", id="text-around-the-block"),
+    ],
+)
+def test_a_certificate_is_accepted_however_its_newlines_were_mangled(ca: trustme.CA, mangle) -> None:
+    pem = ca.cert_pem.bytes().decode()
+    normalized = normalize_pem_certificates(mangle(pem), "CA certificate")
+    assert normalized is not None
+    assert ssl.PEM_cert_to_DER_cert(normalized) == ssl.PEM_cert_to_DER_cert(pem)
+    assert all(len(line) <= 64 for line in normalized.splitlines())
+
+
+def test_several_certificates_collapsed_onto_one_line_are_all_kept_in_order(ca: trustme.CA) -> None:
+    other = trustme.CA()
+    pems = [ca.cert_pem.bytes().decode(), other.cert_pem.bytes().decode()]
+    normalized = normalize_pem_certificates(collapsed("".join(pems)), "CA certificate")
+    assert normalized is not None
+    assert normalized.count("-----BEGIN CERTIFICATE-----") == 2
+    blocks = normalized.split("-----END CERTIFICATE-----\n")[:2]
+    assert [ssl.PEM_cert_to_DER_cert(b + "-----END CERTIFICATE-----\n") for b in blocks] == [
+        ssl.PEM_cert_to_DER_cert(p) for p in pems
+    ]
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_an_empty_certificate_field_means_none(value: str | None) -> None:
+    assert normalize_pem_certificates(value, "CA certificate") is None
+
+
+def test_text_without_a_pem_block_is_rejected_naming_the_field() -> None:
+    with pytest.raises(CredentialsError, match=r"^CA certificate: no '-----BEGIN CERTIFICATE-----' block found"):
+        normalize_pem_certificates("MIIBszCCAVmgAwIBAgIU", "CA certificate")
+
+
+def test_a_private_key_in_a_certificate_field_is_named_with_its_block_number(
+    ca: trustme.CA, leaf: trustme.LeafCert
+) -> None:
+    text = ca.cert_pem.bytes().decode() + leaf.private_key_pem.bytes().decode()
+    with pytest.raises(CredentialsError) as caught:
+        normalize_pem_certificates(text, "CA certificate")
+    assert str(caught.value) == "CA certificate: block 2 is a 'EC PRIVATE KEY', not a CERTIFICATE."
+    assert leaf.private_key_pem.bytes().decode().splitlines()[1] not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ("not*base64!", "block 1 is not valid base64"),
+        ("QUJD", "block 1 does not contain DER data"),  # "ABC": base64, but not ASN.1
+    ],
+)
+def test_a_certificate_block_with_a_broken_body_is_rejected_precisely(body: str, words: str) -> None:
+    text = f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"
+    with pytest.raises(CredentialsError, match=f"^Client certificate: {words}"):
+        normalize_pem_certificates(text, "Client certificate")
+
+
+def test_a_ca_certificate_is_normalized_through_the_form(ca: trustme.CA) -> None:
+    pem = ca.cert_pem.bytes().decode()
+    settings = parse_credentials({"api_key": KEY, "ca_certificate": collapsed(pem)})
+    assert settings.ca_certificate is not None
+    assert ssl.PEM_cert_to_DER_cert(settings.ca_certificate) == ssl.PEM_cert_to_DER_cert(pem)
+
+
+# ---- client certificate and key ----------------------------------------------------------------------------------
+
+
+def test_a_client_certificate_and_key_collapsed_onto_one_line_are_accepted(leaf: trustme.LeafCert) -> None:
+    certificate = leaf.cert_chain_pems[0].bytes().decode()
+    key = leaf.private_key_pem.bytes().decode()
+    settings = parse_credentials(
+        {
+            "auth_method": "client_certificate",
+            "client_certificate": collapsed(certificate),
+            "client_key": collapsed(key),
+            "client_key_password": "",
+        }
+    )
+    assert settings.client_certificate == certificate
+    assert settings.client_key == key
+    assert settings.client_key_password is None
+    assert key in settings.secrets()
+
+
+def test_a_key_pasted_together_with_its_certificate_keeps_only_the_key(leaf: trustme.LeafCert) -> None:
+    key = leaf.private_key_pem.bytes().decode()
+    assert normalize_pem_private_key(leaf.cert_chain_pems[0].bytes().decode() + key) == key
+
+
+@pytest.mark.parametrize("count", [0, 2])
+def test_the_client_key_field_must_hold_exactly_one_private_key(leaf: trustme.LeafCert, count: int) -> None:
+    text = leaf.cert_chain_pems[0].bytes().decode() + leaf.private_key_pem.bytes().decode() * count
+    with pytest.raises(CredentialsError, match=r"^Client private key: expected exactly one"):
+        normalize_pem_private_key(text)
