@@ -82,6 +82,7 @@ class Assembler:
         self._stop = StopBuffer(stops)
         self._thinking = False
         self._call_as_text = call_as_text
+        self._call_id: str | None = None
         self.answer = _Answer()
 
     def pieces(self, delta: Delta) -> str:
@@ -126,20 +127,29 @@ class Assembler:
         return rest
 
     def finish_reason(self) -> str:
+        # Dify's agents act on the tool calls, but the reason must agree with them: a call sent means tool_calls,
+        # whatever GigaChat said and even if a stop sequence ended the text before it.
+        if self._sends_call():
+            return "tool_calls"
         if self._stop.stopped:
             return "stop"
         reason = self.answer.finish_reason or "stop"
-        if reason == "function_call" and self.answer.call is None:
+        if reason == "function_call":
             return "stop"
         return _FINISH_REASONS.get(reason, reason)
 
     def tool_calls(self) -> list[ToolCall]:
+        """The answer's function call as exactly one complete Dify tool call (arguments as a JSON string).
+
+        A call cut by the length limit is dropped: the arguments GigaChat managed to send may be incomplete."""
         call = self.answer.call
-        if call is None or self.answer.finish_reason == "length":
+        if call is None or not self._sends_call():
             return []
+        if self._call_id is None:  # one id per answer, however often it is asked for
+            self._call_id = tool_call_id(self.answer.state_id)
         return [
             ToolCall(
-                id=tool_call_id(self.answer.state_id),
+                id=self._call_id,
                 type="function",
                 function=ToolCall.ToolCallFunction(
                     name=call.name, arguments=json.dumps(call.arguments, ensure_ascii=False)
@@ -148,7 +158,10 @@ class Assembler:
         ]
 
     def opaque_body(self) -> dict | None:
-        return {STATE_KEY: self.answer.state_id} if self.answer.state_id and self.answer.call else None
+        return {STATE_KEY: self.answer.state_id} if self.answer.state_id and self._sends_call() else None
+
+    def _sends_call(self) -> bool:
+        return self.answer.call is not None and self.answer.finish_reason != "length"
 
     def _close_thinking(self) -> str:
         if not self._thinking:

@@ -1,4 +1,4 @@
-"""Dify tools -> GigaChat functions, and the names between them.
+"""Dify tools -> GigaChat functions, the names between them, Dify's tool choice, and schema complaints.
 
 GigaChat's legacy `Function` model in the SDK keeps only a few schema keywords and silently drops the rest, so
 functions are sent as plain dicts after normalization (models/llm/schema.py), never through that model.
@@ -6,11 +6,15 @@ functions are sent as plain dicts after normalization (models/llm/schema.py), ne
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from dify_plugin import get_current_session
 from dify_plugin.entities.model.message import PromptMessageTool
-from dify_plugin.errors.model import InvokeBadRequestError
+from dify_plugin.errors.model import InvokeBadRequestError, InvokeError
 
 from .schema import SchemaError, normalize_schema
 
@@ -21,6 +25,18 @@ RESERVED_NAMES = frozenset({"web_search", "text2image"})
 RENAMED_PREFIX = "user_"
 # The name of the function used to obtain structured output when GigaChat's response_format is not available.
 STRUCTURED_OUTPUT_FUNCTION = "structured_output"
+# Where main.py's hook leaves the daemon's top-level `tool_choice` for this request (see `forward_tool_choice`).
+TOOL_CHOICE_ATTRIBUTE = "gigachat_tool_choice"
+# GigaChat has no "call some tool, any tool" mode: these can only mean auto.
+_ANY_TOOL = frozenset({"required", "any"})
+# A 400/422 whose message talks about these is a complaint about the functions, not about the conversation.
+# ("Requested model does not support functions" is not one: it names no part of a schema.)
+_SCHEMA_COMPLAINT = re.compile(r"schema|parameter|propert|items|enum|\$ref|anyOf|oneOf|functions\[", re.IGNORECASE)
+# ... unless it points into the conversation ("function call 'x' in messages[2] must be followed by its result").
+_HISTORY_COMPLAINT = re.compile(r"messages?\[\d+\]")
+_FUNCTION_INDEX = re.compile(r"functions\[(\d+)\]")
+_QUOTED_PATH = re.compile(r"'((?:properties|items)[\w.$-]*)'")
+_STATUS_DETAIL = re.compile(r"\((\d{3}(?::.*)?)\)\.?$", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -32,7 +48,17 @@ class ToolNames:
 
     @classmethod
     def of(cls, names: Sequence[str]) -> ToolNames:
-        to_wire = {name: wire_name(name) for name in names}
+        taken = set(names) - RESERVED_NAMES
+        to_wire: dict[str, str] = {}
+        for name in names:
+            wire = wire_name(name)
+            if name in RESERVED_NAMES:
+                # `user_web_search` may be a tool of its own: then the renamed one gets a number.
+                number = 2
+                while wire in taken:
+                    wire, number = f"{wire_name(name)}_{number}", number + 1
+                taken.add(wire)
+            to_wire[name] = wire
         return cls(to_wire, {wire: name for name, wire in to_wire.items()})
 
     def wire(self, name: str) -> str:
@@ -72,18 +98,126 @@ def function_spec(name: str, description: str, parameters: Mapping | None, what:
 
 
 def function_call_mode(tool_choice: object, names: ToolNames) -> str | dict | None:
-    """Dify's tool choice (auto / none / a named tool) as GigaChat's `function_call` field."""
-    if tool_choice in (None, "", "auto"):
-        return "auto" if names.to_wire else None
-    if tool_choice == "none":
+    """Dify's tool choice as GigaChat's `function_call` field; None (the field left out) when there are no tools.
+
+    Accepted shapes: "auto" / "none" / "required" / a tool name, OpenAI's {"type": "function", "function": {"name"}},
+    {"name": ...}, and {"type": "auto" | "none" | "any" | "tool"}. "required"/"any" and a name that is not among the
+    tools become "auto": GigaChat cannot force "some tool", and forcing an unknown function is a 422.
+    """
+    if not names.to_wire:
+        return None
+    kind, name = _choice(tool_choice)
+    if kind == "none":
         return "none"
-    name = None
-    if isinstance(tool_choice, str):
-        name = tool_choice
-    elif isinstance(tool_choice, Mapping):
-        function = tool_choice.get("function")
-        name = function.get("name") if isinstance(function, Mapping) else tool_choice.get("name")
     if name and name in names.to_wire:
         return {"name": names.wire(name)}
-    # GigaChat has no "must call some tool" mode; "required" can only mean auto here.
     return "auto"
+
+
+def _choice(tool_choice: object) -> tuple[str, str | None]:
+    if isinstance(tool_choice, str):
+        text = tool_choice.strip()
+        if text.startswith("{"):  # a JSON object sent as a string
+            try:
+                return _choice(json.loads(text))
+            except ValueError:
+                return "auto", None
+        if text in ("", "auto", *_ANY_TOOL):
+            return "auto", None
+        return ("none", None) if text == "none" else ("named", text)
+    if isinstance(tool_choice, Mapping):
+        function = tool_choice.get("function")
+        name = function.get("name") if isinstance(function, Mapping) else tool_choice.get("name")
+        if isinstance(name, str) and name:
+            return "named", name
+        kind = tool_choice.get("type")
+        return ("none", None) if kind == "none" else ("auto", None)
+    return "auto", None
+
+
+def requested_tool_choice(parameters: Mapping[str, Any]) -> object:
+    """Dify's tool choice for this request: the daemon's top-level `tool_choice` (forwarded by main.py's hook onto
+    the current session), else a `tool_choice` model parameter, else None (auto)."""
+    session = get_current_session()
+    forwarded = getattr(session, TOOL_CHOICE_ATTRIBUTE, None) if session is not None else None
+    return forwarded if forwarded is not None else parameters.get("tool_choice")
+
+
+def forward_tool_choice(plugin: Any) -> Any:
+    """Make the daemon's top-level `tool_choice` reachable from `_invoke`.
+
+    dify_plugin 0.10.2 builds `ModelInvokeLLMRequest` from the request, and pydantic drops the keys it does not
+    declare (`tool_choice` is one), so `_invoke` never sees it. `Plugin._execute_request` hands each request's raw
+    data and its fresh `Session` to `plugin.dispatch`; wrapping that one method puts the value on the session, which
+    `get_current_session()` returns inside `_invoke`. Nothing else changes: every other request passes through.
+    """
+    dispatch = plugin.dispatch
+
+    def dispatch_with_tool_choice(session: Any, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("action") == "invoke_llm" and data.get("tool_choice") is not None:
+            setattr(session, TOOL_CHOICE_ATTRIBUTE, data["tool_choice"])
+        return dispatch(session, data)
+
+    plugin.dispatch = dispatch_with_tool_choice
+    return plugin
+
+
+def blame_tool(error: InvokeError, cause: BaseException, functions: Sequence[dict], names: ToolNames) -> InvokeError:
+    """A 400/422 that complains about function schemas, reworded to name the tool (or tools) it concerns."""
+    status = getattr(cause, "status_code", None)
+    if not functions or status not in (400, 422) or not isinstance(error, InvokeBadRequestError):
+        return error
+    message = _server_message(getattr(cause, "content", None))
+    if not _SCHEMA_COMPLAINT.search(message) or _HISTORY_COMPLAINT.search(message):
+        return error
+    wire = [str(spec.get("name")) for spec in functions]
+    suspects = _named_in(message, wire)
+    if not suspects and (match := _FUNCTION_INDEX.search(message)) and int(match.group(1)) < len(wire):
+        suspects = [wire[int(match.group(1))]]
+    if not suspects:
+        suspects = _owners_of_path(message, functions)
+    if not suspects and len(wire) == 1:
+        suspects = wire
+    tools = ", ".join(f"'{names.dify(name)}'" for name in (suspects or wire))
+    if suspects and len(suspects) == 1:
+        blame = f"GigaChat refused the parameter schema of tool {tools}"
+    else:
+        blame = f"GigaChat refused the parameter schema of one of the tools {tools}"
+    # errors.py has already made GigaChat's message safe to show: "... rejected the request (422: <message>)."
+    shown = _STATUS_DETAIL.search(str(error.description or ""))
+    detail = f" ({shown.group(1)})" if shown else f" ({status})"
+    return InvokeBadRequestError(
+        PREFIX + f"{blame}{detail}. The plugin already rewrites schemas into the subset GigaChat accepts; "
+        "simplify the tool's parameters, or report the schema as a plugin issue."
+    )
+
+
+def _server_message(content: object) -> str:
+    try:
+        body = json.loads(content) if isinstance(content, bytes | str) else None
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    message = body.get("message") if isinstance(body, dict) else None
+    return message if isinstance(message, str) else ""
+
+
+def _named_in(message: str, wire: Sequence[str]) -> list[str]:
+    # Whole names only: `get_weather` is not found inside `get_weather_v2`.
+    return [name for name in wire if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", message)]
+
+
+def _owners_of_path(message: str, functions: Sequence[dict]) -> list[str]:
+    """The functions whose parameters hold the node a complaint points at ("Field 'properties.a.properties' is
+    missing": the one with a property `a`), when exactly one does."""
+    match = _QUOTED_PATH.search(message)
+    if not match:
+        return []
+    parent = match.group(1).split(".")[:-1]
+    owners = []
+    for spec in functions:
+        node: object = spec.get("parameters")
+        for part in parent:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if isinstance(node, Mapping):
+            owners.append(str(spec.get("name")))
+    return owners if len(owners) == 1 else []
