@@ -13,6 +13,7 @@ from dify_plugin.entities.model import (
     AIModelEntity,
     FetchFrom,
     I18nObject,
+    ModelFeature,
     ModelPropertyKey,
     ModelType,
     ParameterRule,
@@ -64,6 +65,12 @@ def _plain_entity(model_type: ModelType, predefined: Sequence[AIModelEntity]) ->
 
 
 def _apply_overrides(entity: AIModelEntity, credentials: Mapping) -> None:
+    if entity.model_type is ModelType.LLM and str(credentials.get("vision_support", "")).strip().lower() == "true":
+        # The "Accepts images" switch: for an id whose image support no source confirms. Off never removes the
+        # feature an id inherits from its family (GigaChat-2-Max-preview accepts images like GigaChat-2-Max).
+        features = list(entity.features or [])
+        if ModelFeature.VISION not in features:
+            entity.features = [*features, ModelFeature.VISION]
     context = _positive_int(credentials.get("context_size"))
     if context:
         entity.model_properties[ModelPropertyKey.CONTEXT_SIZE] = context

@@ -1,7 +1,8 @@
 """One chat invocation: build the request, call GigaChat (blocking or streaming), and map every failure.
 
 Errors raised while Dify consumes a stream are not mapped by dify_plugin, so the generator maps them itself; the
-SDK stream is closed in every case, also when Dify stops reading.
+SDK stream is closed in every case, also when Dify stops reading. The request's files are uploaded when it starts and
+deleted from GigaChat when it ends, in the same `finally` (uploads.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 from dify_plugin import get_current_session
 from dify_plugin.entities.model.llm import LLMResult, LLMResultChunk, LLMUsage
 from dify_plugin.entities.model.message import AssistantPromptMessage, PromptMessage, PromptMessageTool
+from dify_plugin.errors.model import InvokeError
 from gigachat.context import session_id_cvar
 from gigachat.exceptions import ResponseError
 
@@ -26,10 +28,20 @@ from ..common.settings import GigaChatSettings
 from ..common.tokens import estimate_prompt_tokens, estimate_tokens
 from . import legacy
 from .conversation import Turn, to_turns
+from .files import Media
 from .legacy import ChatRequest, Delta, Usage
 from .params import generation_fields, response_schema
 from .stream import Assembler, dify_chunks
-from .tools import STRUCTURED_OUTPUT_FUNCTION, ToolNames, function_call_mode, function_spec, functions_for
+from .tools import (
+    STRUCTURED_OUTPUT_FUNCTION,
+    ToolNames,
+    blame_tool,
+    function_call_mode,
+    function_spec,
+    functions_for,
+    requested_tool_choice,
+)
+from .uploads import RequestFiles
 
 if TYPE_CHECKING:
     from .llm import GigaChatLargeLanguageModel
@@ -43,14 +55,16 @@ def build_request(
 ) -> ChatRequest:
     names = ToolNames.of([tool.name for tool in tools or ()])
     schema = response_schema(parameters)
+    media = Media()  # media parts become placeholders here; nothing is read or uploaded before the call
     return ChatRequest(
         model=model,
-        turns=to_turns(prompt_messages),
+        turns=to_turns(prompt_messages, attach=media.attach),
         fields=generation_fields(parameters),
         functions=functions_for(tools or (), names),
-        function_call=function_call_mode(parameters.get("tool_choice"), names),
+        function_call=function_call_mode(requested_tool_choice(parameters), names),
         response_format={"type": "json_schema", "schema": schema, "strict": True} if schema is not None else None,
         names=names,
+        media=media or None,
     )
 
 
@@ -103,7 +117,9 @@ class _Call:
         self.call_as_text: str | None = None
 
     def blocking(self) -> LLMResult:
+        uploads = RequestFiles(self.client, self.settings)
         try:
+            self.request = uploads.prepare(self.request)
             delta = self._with_fallback(
                 lambda request: call_with_retries(lambda: legacy.complete(self.client, request))
             )
@@ -114,22 +130,30 @@ class _Call:
             )
             usage = self._usage(assembler.answer.usage, assembler.answer.text)
         except Exception as error:
-            raise invoke_error(error, self.settings, self._sensitive()) from None
+            raise self._error(error) from None
+        finally:
+            uploads.delete_all()
         return LLMResult(model=self.request.model, message=message, usage=usage)
 
     def stream(self) -> Iterator[LLMResultChunk]:
         deltas: Iterator[Delta] | None = None
+        uploads = RequestFiles(self.client, self.settings)
         try:
+            self.request = uploads.prepare(self.request)
             deltas = self._with_fallback(self._open_stream)
             yield from dify_chunks(
                 self.request.model, deltas, Assembler(self.stop, self.call_as_text), lambda u, t: self._usage(u, t)
             )
         except Exception as error:
-            raise invoke_error(error, self.settings, self._sensitive()) from None
+            raise self._error(error) from None
         finally:
-            close = getattr(deltas, "close", None)
-            if close is not None:
-                close()
+            try:
+                close = getattr(deltas, "close", None)
+                if close is not None:
+                    close()
+            finally:
+                # Also on GeneratorExit, when Dify stops reading: no file outlives its request.
+                uploads.delete_all()
 
     def _open_stream(self, request: ChatRequest) -> Iterator[Delta]:
         deltas = stream_with_retries(lambda: legacy.stream(self.client, request))
@@ -164,6 +188,10 @@ class _Call:
         return self.llm._calc_response_usage(
             self.request.model, self.credentials, usage.prompt_tokens, usage.completion_tokens
         )
+
+    def _error(self, error: Exception) -> InvokeError:
+        mapped = invoke_error(error, self.settings, self._sensitive())
+        return blame_tool(mapped, error, self.request.functions, self.request.names)
 
     def _sensitive(self) -> list[str]:
         return _texts(self.request.turns)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gigachat import GigaChatSyncClient
 from gigachat.models.chat import Chat, ChatCompletion, ChatCompletionChunk, Messages
@@ -16,6 +17,9 @@ from gigachat.models.chat import Usage as SdkUsage
 
 from .conversation import FunctionCall, Turn
 from .tools import ToolNames
+
+if TYPE_CHECKING:
+    from .files import Media
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class ChatRequest:
     function_call: str | dict | None
     response_format: dict | None
     names: ToolNames
+    # Files the turns reference by placeholder until uploads.py uploads them for this request (see chat.py).
+    media: Media | None = None
 
 
 def payload(request: ChatRequest) -> Chat:

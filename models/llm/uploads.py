@@ -1,0 +1,199 @@
+"""The files of one chat request: read them (base64 or a URL Dify gives), upload them, and delete them afterwards.
+
+Lifecycle: `RequestFiles.prepare` runs when the request starts, `delete_all` when it ends, whether it succeeded,
+failed or was abandoned mid-stream (chat.py calls it in `finally`). Every file is read and checked before the first
+upload, so a rejected request uploads nothing. Identical bytes are uploaded once per request. Nothing is written to
+disk: downloads and uploads stay in memory.
+
+No cache across requests: a file kept on GigaChat for the next turn of a conversation has no moment at which the
+plugin could safely delete it (it can't know the conversation ended, and a restart forgets the ids), so every
+request uploads what it needs and deletes it when it ends (PRIVACY.md section 4).
+
+A deletion that fails (GigaChat unreachable at that moment) is never raised over the request's own result: the id
+is kept in memory and retried when the next request through the same client ends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ssl
+import threading
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import certifi
+import httpx
+from dify_plugin.errors.model import InvokeBadRequestError
+from gigachat import GigaChatSyncClient
+from gigachat.exceptions import ResponseError
+
+from ..common.errors import invoke_error
+from ..common.retry import RetryPolicy, call_with_retries
+from ..common.settings import GigaChatSettings
+from . import files
+from .files import LIMITS, Budget, FileType, Limits, PendingFile, bad
+from .legacy import ChatRequest
+
+# Downloads from Dify's file server: a slow or stalled server fails the request instead of holding it.
+DOWNLOAD_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+MAX_REDIRECTS = 5
+DELETE_POLICY = RetryPolicy(attempts=2, base_delay=0.2, max_delay=1.0)
+MAX_LEFTOVERS = 1000  # per client: ids whose deletion failed, retried later; bounded so memory is too
+
+Download = Callable[[str, PendingFile], bytes]
+
+
+@dataclass(frozen=True)
+class _Blob:
+    pending: PendingFile
+    file_type: FileType
+    data: bytes
+
+
+class RequestFiles:
+    def __init__(self, client: GigaChatSyncClient, settings: GigaChatSettings, limits: Limits = LIMITS) -> None:
+        self.client, self.settings, self.limits = client, settings, limits
+        self.uploaded: list[str] = []
+
+    def prepare(self, request: ChatRequest) -> ChatRequest:
+        """The request with every file uploaded and referenced by id; files older messages can't fit are left out."""
+        media = request.media
+        if not media:
+            return request
+        digests: dict[str, str] = {}  # placeholder -> sha256 of its bytes
+        blobs: dict[str, _Blob] = {}  # sha256 -> what to upload
+        budget = Budget(self.limits)
+        for slot in files.select(request.turns, media.files, self.limits):
+            pending = media.files[slot.placeholder]
+            try:
+                blob = self._read(pending)
+            except InvokeBadRequestError:
+                if slot.current:
+                    raise
+                continue  # an earlier message's file that can't be sent now: best effort
+            digest = hashlib.sha256(blob.data).hexdigest()
+            if digest not in blobs:
+                if not budget.admit(len(blob.data), pending, slot.current):
+                    continue
+                blobs[digest] = blob
+            digests[slot.placeholder] = digest
+        ids = {digest: self._upload(blob, number) for number, (digest, blob) in enumerate(blobs.items(), start=1)}
+        turns = files.with_ids(request.turns, {p: ids[d] for p, d in digests.items()})
+        return replace(request, turns=turns, media=None)
+
+    def _read(self, pending: PendingFile) -> _Blob:
+        assert pending.kind is not None
+        part = pending.part
+        if part.base64_data:
+            data = files.decode_base64(part.base64_data, pending, self.limits)
+        elif part.url.startswith("data:"):
+            data = files.decode_base64(part.url, pending, self.limits)
+        elif part.url:
+            data = download(part.url, pending, self.limits, _download_context(self.settings))
+        else:
+            raise bad(f"{pending.label} has neither data nor a URL.")
+        files.check_size(len(data), pending.kind, pending.label, self.limits)
+        return _Blob(pending, files.verified_type(data, pending), data)
+
+    def _upload(self, blob: _Blob, number: int) -> str:
+        name = files.upload_name(blob.pending, blob.file_type, number)
+        try:
+            uploaded = call_with_retries(
+                lambda: self.client.upload_file((name, blob.data, blob.file_type.mime), purpose="general")
+            )
+        except Exception as error:
+            mapped = invoke_error(error, self.settings)
+            detail = str(mapped.description or mapped).removeprefix(files.PREFIX)
+            raise type(mapped)(files.PREFIX + f"uploading {blob.pending.label} failed: {detail}") from None
+        self.uploaded.append(uploaded.id_)
+        return uploaded.id_
+
+    def delete_all(self) -> None:
+        """Delete every file uploaded for this request (then earlier leftovers); never raises."""
+        ids, self.uploaded = [*self.uploaded, *_leftovers.take(self.client)], []
+        for index, file_id in enumerate(ids):
+            try:
+                call_with_retries(lambda file_id=file_id: self.client.delete_file(file_id), DELETE_POLICY)
+            except ResponseError as error:
+                if error.status_code == 429 or error.status_code >= 500:
+                    _leftovers.keep(self.client, [file_id])
+                # Any other answer (404: already gone) would not change by asking again.
+            except Exception:
+                # GigaChat is unreachable: don't wait on every id; the next request's end tries again.
+                _leftovers.keep(self.client, ids[index:])
+                return
+
+
+class _Leftovers:
+    """Ids whose deletion failed, per SDK client, in memory only (they vanish with the client)."""
+
+    def __init__(self) -> None:
+        self._ids: weakref.WeakKeyDictionary[GigaChatSyncClient, list[str]] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def keep(self, client: GigaChatSyncClient, ids: list[str]) -> None:
+        with self._lock:
+            kept = self._ids.setdefault(client, [])
+            kept.extend(ids)
+            del kept[:-MAX_LEFTOVERS]
+
+    def take(self, client: GigaChatSyncClient) -> list[str]:
+        with self._lock:
+            return self._ids.pop(client, [])
+
+
+_leftovers = _Leftovers()
+
+
+def download(url: str, pending: PendingFile, limits: Limits, verify: ssl.SSLContext | bool = True) -> bytes:
+    """The body of an http(s) URL, in memory, at most the file kind's size limit; redirects are followed by hand so
+    that every hop is checked (http(s) only, at most MAX_REDIRECTS)."""
+    assert pending.kind is not None
+    label = pending.label
+    headers = {"Accept-Encoding": "identity"}  # the size cap then counts real bytes, and no decompression bomb
+    with httpx.Client(timeout=DOWNLOAD_TIMEOUT, follow_redirects=False, verify=verify) as http:
+        for _ in range(MAX_REDIRECTS + 1):
+            files.check_download_url(url, label)
+            host = files.host_of(url)
+            try:
+                with http.stream("GET", url, headers=headers) as response:
+                    if response.is_redirect and "location" in response.headers:
+                        url = str(response.url.join(response.headers["location"]))
+                        continue
+                    if response.status_code != 200:
+                        raise bad(f"downloading {label} from {host} failed: HTTP {response.status_code}.")
+                    return _body(response, limits, pending)
+            except httpx.TimeoutException:
+                raise bad(f"downloading {label} from {host} timed out.") from None
+            except httpx.ConnectError:
+                raise bad(
+                    f"could not connect to {host} to download {label}; Dify's FILES_URL must be reachable from "
+                    "the plugin."
+                ) from None
+            except (httpx.HTTPError, httpx.InvalidURL) as error:
+                raise bad(f"downloading {label} from {host} failed ({type(error).__name__}).") from None
+    raise bad(f"downloading {label} took more than {MAX_REDIRECTS} redirects.")
+
+
+def _body(response: httpx.Response, limits: Limits, pending: PendingFile) -> bytes:
+    assert pending.kind is not None
+    limit = limits.max_bytes(pending.kind)
+    length = response.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise bad(f"{pending.label} is {files.too_large(int(length), pending.kind, limits)}.")
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > limit:
+            raise bad(f"{pending.label} is {files.too_large(None, pending.kind, limits)}.")
+    return bytes(body)
+
+
+def _download_context(settings: GigaChatSettings) -> ssl.SSLContext:
+    """Standard roots plus the user's own CA (a self-hosted Dify behind the same corporate CA); never the GigaChat
+    client certificate, which is for GigaChat only."""
+    context = ssl.create_default_context(cafile=certifi.where())
+    if settings.ca_certificate:
+        context.load_verify_locations(cadata=settings.ca_certificate)
+    return context

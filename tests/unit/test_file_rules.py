@@ -1,0 +1,303 @@
+"""models/llm/files.py: what GigaChat takes, what a file really is, and which files a request sends (pure rules)."""
+
+from __future__ import annotations
+
+import pytest
+from dify_plugin.entities.model.message import (
+    AudioPromptMessageContent,
+    DocumentPromptMessageContent,
+    ImagePromptMessageContent,
+    MultiModalPromptMessageContent,
+)
+from dify_plugin.errors.model import InvokeBadRequestError
+
+from models.llm import files
+from models.llm.conversation import Turn
+from models.llm.files import MB, Budget, Limits, Media, PendingFile
+from tests.emulator.testing import table
+from tests.file_samples import BMP, DOCX, EPUB, GIF, HTML, JPEG, OLE2, PDF, PPTX, TIFF, XLSX, b64, png
+
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def image(filename: str = "a.png", mime: str = "image/png", **fields: str) -> ImagePromptMessageContent:
+    return ImagePromptMessageContent(format=filename.rpartition(".")[2], mime_type=mime, filename=filename, **fields)
+
+
+def document(filename: str = "a.pdf", mime: str = "application/pdf", **fields: str) -> DocumentPromptMessageContent:
+    return DocumentPromptMessageContent(format=filename.rpartition(".")[2], mime_type=mime, filename=filename, **fields)
+
+
+def pending(part: MultiModalPromptMessageContent) -> PendingFile:
+    media = Media()
+    return media.files[media.attach(part)]
+
+
+# ---- what a file is ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "declared", "expected"),
+    **table(
+        ("png", png(), "", "image/png"),
+        ("jpeg", JPEG, "", "image/jpeg"),
+        ("tiff", TIFF, "", "image/tiff"),
+        ("tiff-big-endian", b"MM\x00*" + b"\x00" * 12, "", "image/tiff"),
+        ("bmp", BMP, "", "image/bmp"),
+        ("gif", GIF, "", "image/gif"),
+        ("webp", b"RIFF\x10\x00\x00\x00WEBPVP8 ", "", "image/webp"),
+        ("heic", b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00", "", "image/heic"),
+        ("pdf", PDF, "", "application/pdf"),
+        ("docx", DOCX, "", DOCX_MIME),
+        ("pptx", PPTX, "", "application/pptx"),
+        ("epub", EPUB, "", "application/epub"),
+        ("xlsx-is-just-a-zip", XLSX, "", "application/zip"),
+        ("broken-zip", b"PK\x03\x04" + b"\x00" * 40, "", "application/zip"),
+        ("doc-by-declared-type", OLE2, "application/msword", "application/msword"),
+        ("ppt-by-declared-type", OLE2, "application/ppt", "application/ppt"),
+        ("ole2-declared-as-pdf", OLE2, "application/pdf", "application/x-ole-storage"),
+        ("html", HTML, "", "text/html"),
+        ("html-with-bom-and-spaces", b"\xef\xbb\xbf  \n<html><body>x</body></html>", "", "text/html"),
+        ("svg", b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>', "", "image/svg+xml"),
+        ("utf8-text", "Привет, мир!\nВторая строка.".encode(), "", "text/plain"),
+        ("cp1251-text", "Привет, мир!".encode("cp1251"), "", "text/plain"),
+        ("binary", bytes(range(256)), "", None),
+        ("empty", b"", "", None),
+    ),
+)
+def test_the_type_is_read_from_the_bytes(data, declared, expected):
+    assert files.sniff(data, declared) == expected
+
+
+@pytest.mark.parametrize(
+    ("part", "data", "expected"),
+    **table(
+        ("png-declared-as-png", image(), png(), "image/png"),
+        ("png-declared-as-jpeg-is-corrected", image("a.jpg", "image/jpeg"), png(), "image/png"),
+        ("jpeg-declared-as-jpg", image("a.jpg", "image/jpg"), JPEG, "image/jpeg"),
+        ("pdf", document(), PDF, "application/pdf"),
+        ("docx", document("a.docx", DOCX_MIME), DOCX, DOCX_MIME),
+        ("doc", document("a.doc", "application/msword"), OLE2, "application/msword"),
+        ("ppt-declared-by-its-iana-name", document("a.ppt", "application/vnd.ms-powerpoint"), OLE2, "application/ppt"),
+        ("txt", document("notes.txt", "text/plain"), "Заметки".encode(), "text/plain"),
+        ("epub-declared-as-pdf-is-corrected", document("a.pdf"), EPUB, "application/epub"),
+    ),
+)
+def test_a_file_is_uploaded_as_what_its_bytes_are_within_its_kind(part, data, expected):
+    assert files.verified_type(data, pending(part)).mime == expected
+
+
+@pytest.mark.parametrize(
+    ("part", "data", "message"),
+    **table(
+        ("png-bytes-declared-as-pdf", document("scan.pdf"), png(), r"'scan.pdf' is sent as application/pdf, but its "
+         r"content is a PNG image"),
+        ("pdf-bytes-declared-as-image", image("photo.png"), PDF, r"'photo.png' is sent as image/png, but its content "
+         r"is a PDF document"),
+        ("html-declared-as-image", image("cat.png"), HTML, r"'cat.png' is an HTML page; GigaChat takes JPEG, PNG, TIFF "
+         r"and BMP images\. If it came from a URL, check Dify's FILES_URL"),
+        ("gif", image("anim.gif", "image/gif"), GIF, r"'anim.gif' is a GIF image; GigaChat takes JPEG, PNG, TIFF and "
+         r"BMP images"),
+        ("xlsx", document("t.xlsx", "application/vnd.ms-excel"), XLSX, r"'t.xlsx' is a ZIP archive; GigaChat takes "
+         r"TXT, PDF, DOC, DOCX, EPUB, PPT and PPTX"),
+        ("xls", document("t.xls", "application/vnd.ms-excel"), OLE2, r"'t.xls' is an Office 97-2003 file that is "
+         r"neither a \.doc nor a \.ppt"),
+        ("binary", document("blob.bin", "application/octet-stream"), bytes(range(256)), r"'blob.bin' is of a type "
+         r"GigaChat does not take"),
+    ),
+)  # fmt: skip
+def test_a_file_of_a_refused_type_or_of_another_kind_is_a_bad_request_naming_it(part, data, message):
+    with pytest.raises(InvokeBadRequestError, match=message):
+        files.verified_type(data, pending(part))
+
+
+@pytest.mark.parametrize(
+    ("size", "kind", "message"),
+    **table(
+        ("empty", 0, files.Kind.IMAGE, r"'f' is empty"),
+        ("image-over-15-mb", 15 * MB + 1, files.Kind.IMAGE, r"'f' is 15\.0 MB, GigaChat takes images of at most 15 MB"),
+        ("document-over-40-mb", 41 * MB, files.Kind.DOCUMENT, r"'f' is 41 MB, GigaChat takes documents of at most 40"),
+    ),
+)
+def test_a_file_over_its_kinds_size_limit_is_a_bad_request_naming_it_and_the_limit(size, kind, message):
+    with pytest.raises(InvokeBadRequestError, match=message):
+        files.check_size(size, kind, "'f'")
+
+
+@pytest.mark.parametrize(("size", "kind"), [(15 * MB, files.Kind.IMAGE), (40 * MB, files.Kind.DOCUMENT), (1, "image")])
+def test_a_file_at_its_size_limit_passes(size, kind):
+    files.check_size(size, files.Kind(kind), "'f'")
+
+
+# ---- bytes from a part ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    **table(
+        ("plain", b64(b"\x89PNG data"), b"\x89PNG data"),
+        ("data-url", "data:image/png;base64," + b64(b"\x89PNG data"), b"\x89PNG data"),
+        ("line-breaks", "iVBO\nRw0K\r\nGgo=", b"\x89PNG\r\n\x1a\n"),
+        ("missing-padding", "iVBORw0KGgo", b"\x89PNG\r\n\x1a\n"),
+    ),
+)
+def test_base64_data_is_decoded(value, expected):
+    assert files.decode_base64(value, pending(image())) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    **table(
+        ("not-base64", "this is not base64!", r"'a.png' is not valid base64 data"),
+        ("url-safe-alphabet", "iVBO_w0K-go=", r"'a.png' is not valid base64 data"),
+        ("data-url-without-base64", "data:image/png,rawbytes", r"'a.png' is a data URL without base64 data"),
+        ("oversized", "A" * (21 * MB), r"'a.png' is 15\.8 MB, GigaChat takes images of at most 15 MB"),
+    ),
+)
+def test_invalid_or_oversized_base64_is_a_bad_request_naming_the_file(value, message):
+    with pytest.raises(InvokeBadRequestError, match=message):
+        files.decode_base64(value, pending(image()))
+
+
+@pytest.mark.parametrize("url", ["http://dify-api:5001/files/x/file-preview?sign=s", "HTTPS://example.com/a.png"])
+def test_http_and_https_urls_may_be_downloaded(url):
+    files.check_download_url(url, "'a.png'")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["file:///etc/passwd", "ftp://example.com/a.png", "gopher://x/", "javascript:alert(1)", "/files/a.png", "http://"],
+)
+def test_other_urls_are_a_bad_request_naming_the_file(url):
+    with pytest.raises(InvokeBadRequestError, match=r"'a.png' has a URL with .*only http and https URLs"):
+        files.check_download_url(url, "'a.png'")
+
+
+def test_messages_name_the_host_of_a_url_but_never_its_path_or_signature():
+    assert files.host_of("http://user:pw@dify-api:5001/files/1/file-preview?sign=secret") == "dify-api:5001"
+
+
+# ---- which files a request sends --------------------------------------------------------------------------------
+
+
+def conversation(*messages: list[MultiModalPromptMessageContent]) -> tuple[list[Turn], Media]:
+    """User turns holding these parts, separated by assistant turns; the last one is the latest user message."""
+    media, turns = Media(), []
+    for parts in messages:
+        if turns:
+            turns.append(Turn("assistant", "ok"))
+        turns.append(Turn("user", "look", attachments=tuple(media.attach(p) for p in parts)))
+    return turns, media
+
+
+def kept_names(turns: list[Turn], media: Media, limits: Limits = files.LIMITS) -> list[str]:
+    return [media.files[slot.placeholder].part.filename for slot in files.select(turns, media.files, limits)]
+
+
+def test_the_latest_message_is_sent_whole_then_older_files_newest_first():
+    turns, media = conversation([image("old.png")], [document("mid.pdf")], [image("new1.png"), image("new2.png")])
+    assert kept_names(turns, media) == ["new2.png", "new1.png", "mid.pdf", "old.png"]
+
+
+def test_when_a_conversation_holds_more_files_than_gigachat_takes_the_most_recent_are_kept():
+    turns, media = conversation(*[[image(f"{i}a.png"), image(f"{i}b.png")] for i in range(6)], [image("now.png")])
+    kept = kept_names(turns, media)
+    assert len(kept) == 10
+    assert kept[:3] == ["now.png", "5b.png", "5a.png"]
+    assert "0a.png" not in kept and "1a.png" not in kept
+
+
+def test_an_older_message_with_too_many_images_keeps_its_last_ones():
+    turns, media = conversation([image("1.png"), image("2.png"), image("3.png")], [image("now.png")])
+    assert kept_names(turns, media) == ["now.png", "3.png", "2.png"]
+
+
+def test_documents_do_not_count_against_the_images_per_message_limit():
+    turns, media = conversation([image("1.png"), document("a.pdf"), image("2.png"), document("b.pdf")])
+    assert kept_names(turns, media) == ["b.pdf", "2.png", "a.pdf", "1.png"]
+
+
+@pytest.mark.parametrize(
+    ("latest", "limits", "message"),
+    **table(
+        ("three-images", [image("1.png"), image("2.png"), image("3.png")], Limits(),
+         r"'3.png' is image 3 of one message; GigaChat takes at most 2 images per message"),
+        ("one-image-when-the-limit-is-one", [image("1.png"), image("2.png")], Limits(images_per_message=1),
+         r"'2.png' is image 2 of one message; GigaChat takes at most 1 images per message"),
+        ("eleven-files", [document(f"{i}.pdf") for i in range(11)], Limits(),
+         r"'10.pdf' is file 11 of one message; GigaChat takes at most 10 files per request"),
+        ("audio", [AudioPromptMessageContent(format="mp3", mime_type="audio/mpeg", filename="v.mp3")], Limits(),
+         r"this plugin sends no audio files to GigaChat; 'v.mp3' can't be sent"),
+    ),
+)  # fmt: skip
+def test_a_latest_message_over_a_limit_is_a_bad_request_naming_the_file_and_the_limit(latest, limits, message):
+    turns, media = conversation([image("old.png")], latest)
+    with pytest.raises(InvokeBadRequestError, match=message):
+        files.select(turns, media.files, limits)
+
+
+def test_an_audio_file_in_an_older_message_is_left_out():
+    audio = AudioPromptMessageContent(format="mp3", mime_type="audio/mpeg", filename="v.mp3")
+    turns, media = conversation([audio, image("old.png")], [image("new.png")])
+    assert kept_names(turns, media) == ["new.png", "old.png"]
+
+
+def test_placeholders_become_file_ids_and_files_left_out_or_repeated_disappear():
+    turns, _ = conversation([image("a.png"), image("b.png")], [image("c.png"), image("c-again.png")])
+    first, second = turns[0].attachments, turns[2].attachments
+    ids = {first[1]: "id-b", second[0]: "id-c", second[1]: "id-c"}
+    result = files.with_ids(turns, ids)
+    assert [t.attachments for t in result] == [("id-b",), (), ("id-c",)]
+    assert [t.text for t in result] == [t.text for t in turns]
+
+
+@pytest.mark.parametrize(
+    ("sizes", "admitted"),
+    **table(
+        ("under-the-total", [30 * MB, 30 * MB, 20 * MB], [True, True, True]),
+        ("an-older-file-over-the-total-is-left-out", [40 * MB, 39 * MB, 2 * MB, 1 * MB], [True, True, False, True]),
+    ),
+)
+def test_older_files_that_would_exceed_the_request_total_are_left_out(sizes, admitted):
+    budget = Budget()
+    assert [budget.admit(size, pending(document()), current=False) for size in sizes] == admitted
+
+
+def test_a_latest_file_that_would_exceed_the_request_total_is_a_bad_request_naming_it():
+    budget = Budget()
+    assert budget.admit(40 * MB, pending(document("a.pdf")), current=True)
+    assert budget.admit(40 * MB, pending(document("b.pdf")), current=True)
+    with pytest.raises(InvokeBadRequestError, match=r"'c.pdf' brings the request's files to 81 MB; GigaChat takes at "
+                       r"most 80 MB of files per request"):  # fmt: skip
+        budget.admit(1 * MB, pending(document("c.pdf")), current=True)
+
+
+# ---- names ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("part", "data", "expected"),
+    **table(
+        ("kept", image("cat.png"), png(), "cat.png"),
+        ("extension-alias-kept", image("cat.JPEG", "image/jpeg"), JPEG, "cat.JPEG"),
+        ("extension-fixed-to-the-real-type", image("cat.jpg", "image/jpeg"), png(), "cat.png"),
+        ("extension-added", document("README", "text/plain"), b"hello", "README.txt"),
+        ("path-separators-replaced", image("../../etc/cat.png"), png(), ".._.._etc_cat.png"),
+        ("unnamed", image(""), png(), "image-3.png"),
+    ),
+)
+def test_the_uploaded_name_is_the_users_with_the_extension_of_the_real_type(part, data, expected):
+    item = pending(part)
+    assert files.upload_name(item, files.verified_type(data, item), 3) == expected
+
+
+@pytest.mark.parametrize(
+    ("part", "expected"),
+    [(image("cat.png"), "'cat.png'"), (image(""), "an unnamed image"), (document("  "), "an unnamed document")],
+)
+def test_messages_name_a_file_by_its_file_name(part, expected):
+    assert files.label_of(part) == expected
+
+
+def test_a_request_without_media_parts_has_no_media():
+    assert not Media()

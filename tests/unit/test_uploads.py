@@ -1,0 +1,236 @@
+"""models/llm/uploads.py against the GigaChat emulator and a loopback file server: downloads, uploads, and the
+promise that every file uploaded for a request is deleted when the request ends."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from dify_plugin.entities.model.message import (
+    AssistantPromptMessage,
+    ImagePromptMessageContent,
+    TextPromptMessageContent,
+    UserPromptMessage,
+)
+from dify_plugin.errors.model import InvokeBadRequestError, InvokeConnectionError
+
+from models.common.client import ExplicitClient, sdk_settings
+from models.common.settings import GigaChatSettings, parse_credentials
+from models.llm import chat, uploads
+from models.llm.files import Limits, Media
+from models.llm.llm import GigaChatLargeLanguageModel
+from models.llm.uploads import RequestFiles, download
+from tests.emulator import Fault, GigaChatEmulator, Reply
+from tests.file_samples import GIF, JPEG, FileServer, b64, png
+
+MODEL = "GigaChat-2-Max"
+
+
+@pytest.fixture
+def emu() -> Iterator[GigaChatEmulator]:
+    with GigaChatEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def server() -> Iterator[FileServer]:
+    with FileServer() as files:
+        yield files
+
+
+def credentials(emu: GigaChatEmulator) -> dict[str, str]:
+    return {"api_key": emu.credentials(), "base_url": emu.base_url, "auth_url": emu.auth_url, "prompt_caching": "false"}
+
+
+def settings_for(emu: GigaChatEmulator) -> GigaChatSettings:
+    return parse_credentials(credentials(emu))
+
+
+def request_files(emu: GigaChatEmulator) -> RequestFiles:
+    settings = settings_for(emu)
+    return RequestFiles(ExplicitClient(sdk_settings(settings)), settings)
+
+
+def image(data: bytes | None = None, url: str = "", filename: str = "a.png") -> ImagePromptMessageContent:
+    return ImagePromptMessageContent(
+        format="png", mime_type="image/png", filename=filename, base64_data=b64(data) if data else "", url=url
+    )
+
+
+def ask(*parts: ImagePromptMessageContent, text: str = "What is this?") -> UserPromptMessage:
+    return UserPromptMessage(content=[TextPromptMessageContent(data=text), *parts])
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def pending_image(filename: str = "a.jpg"):
+    media = Media()
+    return media.files[media.attach(image(filename=filename))]
+
+
+# ---- downloads --------------------------------------------------------------------------------------------------
+
+
+def test_a_download_follows_redirects_and_checks_every_hop(server):
+    server.serve("/files/photo.jpg", JPEG, "image/jpeg")
+    server.redirect("/hop2", "/files/photo.jpg")
+    start = server.redirect("/hop1", server.url("/hop2"), status=307)
+    assert download(start, pending_image(), Limits()) == JPEG
+    assert server.hits == ["/hop1", "/hop2", "/files/photo.jpg"]
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda s: s.redirect("/r", "file:///etc/passwd"), r"'a.jpg' has a URL with file; only http and https"),
+        (lambda s: s.redirect("/r", "ftp://127.0.0.1/a.jpg"), r"'a.jpg' has a URL with ftp; only http and https"),
+        (lambda s: s.redirect("/r", "/r"), r"downloading 'a.jpg' took more than 5 redirects"),
+        (lambda s: s.serve("/r", b"x" * 2000, chunked=True), r"'a.jpg' is larger than allowed: GigaChat takes images "
+         r"of at most 0\.0 MB"),
+        (lambda s: s.serve("/r", b"x" * 2000), r"'a.jpg' is 0\.0 MB, GigaChat takes images of at most 0\.0 MB"),
+        (lambda s: None, r"downloading 'a.jpg' from 127\.0\.0\.1:\d+ failed: HTTP 404"),
+    ],
+    ids=["to-file-url", "to-ftp", "loop", "too-large-while-streaming", "too-large-by-content-length", "not-found"],
+)  # fmt: skip
+def test_a_download_that_cannot_be_used_is_a_bad_request_naming_the_file(server, setup, message):
+    setup(server)
+    with pytest.raises(InvokeBadRequestError, match=message):
+        download(server.url("/r"), pending_image(), Limits(image_bytes=1000))
+
+
+def test_an_unreachable_url_is_a_bad_request_naming_the_file_and_the_files_url_setting():
+    port = closed_port()
+    with pytest.raises(InvokeBadRequestError) as caught:
+        download(f"http://127.0.0.1:{port}/files/a.jpg?sign=SECRET", pending_image(), Limits())
+    message = str(caught.value)
+    assert f"could not connect to 127.0.0.1:{port} to download 'a.jpg'" in message
+    assert "FILES_URL" in message
+    assert "SECRET" not in message and "/files/" not in message
+
+
+def test_a_stalled_download_times_out_as_a_bad_request_naming_the_file(server, monkeypatch):
+    monkeypatch.setattr(uploads, "DOWNLOAD_TIMEOUT", httpx.Timeout(0.2))
+    server.serve("/slow", JPEG, stall=1.0)
+    with pytest.raises(InvokeBadRequestError, match=r"downloading 'a.jpg' from 127\.0\.0\.1:\d+ timed out"):
+        download(server.url("/slow"), pending_image(), Limits())
+
+
+# ---- uploads and deletion ---------------------------------------------------------------------------------------
+
+
+def prepared(emu: GigaChatEmulator, *messages, files: RequestFiles | None = None):
+    files = files or request_files(emu)
+    return files, files.prepare(chat.build_request(MODEL, list(messages), {}, None))
+
+
+def test_every_file_is_uploaded_as_its_real_type_and_referenced_by_id_on_its_message(emu, server):
+    url = server.serve("/files/b.jpg", JPEG, "image/jpeg")
+    files, request = prepared(emu, ask(image(png())), AssistantPromptMessage(content="A dot."), ask(image(url=url)))
+    first, second = (turn.attachments for turn in request.turns if turn.role == "user")
+    assert [emu.files[first[0]].mime, emu.files[second[0]].mime] == ["image/png", "image/jpeg"]
+    assert emu.files[first[0]].data == png()
+    assert request.media is None
+    files.delete_all()
+    assert emu.live_files() == set()
+
+
+def test_the_same_bytes_are_uploaded_once_per_request(emu):
+    files, request = prepared(emu, ask(image(png(), filename="a.png")), AssistantPromptMessage(content="ok"),
+                              ask(image(png(), filename="copy.png")))  # fmt: skip
+    assert len(emu.files) == 1
+    assert [t.attachments for t in request.turns if t.role == "user"] == [(*emu.files,), (*emu.files,)]
+    files.delete_all()
+
+
+def test_a_request_with_one_refused_file_uploads_nothing(emu):
+    with pytest.raises(InvokeBadRequestError, match=r"'anim.gif' is a GIF image"):
+        prepared(emu, ask(image(png()), image(GIF, filename="anim.gif")))
+    assert emu.files == {}
+
+
+def test_an_older_file_that_can_no_longer_be_read_is_left_out(emu):
+    gone = f"http://127.0.0.1:{closed_port()}/files/old.png"
+    files, request = prepared(emu, ask(image(url=gone, filename="old.png")), AssistantPromptMessage(content="ok"),
+                              ask(image(png(), filename="new.png")))  # fmt: skip
+    assert [t.attachments for t in request.turns if t.role == "user"] == [(), (*emu.files,)]
+    files.delete_all()
+
+
+def test_an_upload_gigachat_refuses_is_an_error_naming_the_file(emu):
+    emu.file_size_limits["image"] = 10
+    with pytest.raises(InvokeBadRequestError, match=r"uploading 'a.png' failed: .*413"):
+        prepared(emu, ask(image(png())))
+
+
+def test_a_failed_deletion_is_not_raised_and_is_retried_when_the_next_request_ends(emu):
+    files, _ = prepared(emu, ask(image(png())))
+    emu.inject(Fault.status(503), path="/delete", times=2)
+    files.delete_all()  # GigaChat refuses twice: the request still ends normally
+    assert len(emu.live_files()) == 1
+    RequestFiles(files.client, files.settings).delete_all()
+    assert emu.live_files() == set()
+
+
+def test_when_gigachat_is_unreachable_the_deletions_wait_for_the_next_request(emu):
+    files, _ = prepared(emu, ask(image(png(seed=1)), image(png(seed=2))))
+    emu.inject(Fault.drop(), path="/delete", times=2)
+    files.delete_all()
+    assert len(emu.live_files()) == 2
+    RequestFiles(files.client, files.settings).delete_all()
+    assert emu.live_files() == set()
+
+
+def test_a_deletion_gigachat_refuses_for_good_neither_blocks_the_others_nor_is_repeated(emu):
+    files, _ = prepared(emu, ask(image(png(seed=1)), image(png(seed=2))))
+    emu.inject(Fault.status(400), path="/delete", times=1)
+    files.delete_all()
+    assert len(emu.live_files()) == 1
+    before = len(emu.requests)
+    RequestFiles(files.client, files.settings).delete_all()
+    assert len(emu.requests) == before
+
+
+# ---- the lifecycle of a chat request ----------------------------------------------------------------------------
+
+
+def invoke(emu: GigaChatEmulator, stream: bool, *messages):
+    llm = GigaChatLargeLanguageModel(model_schemas=[])
+    request = chat.build_request(MODEL, list(messages), {}, None)
+    return chat.generate(llm, settings_for(emu), credentials(emu), request, None, stream, None)
+
+
+def test_a_blocking_request_deletes_its_files_after_the_answer(emu):
+    result = invoke(emu, False, ask(image(png())))
+    assert result.message.content
+    assert emu.chat_requests[0]["messages"][0]["attachments"] == list(emu.files)
+    assert emu.live_files() == set()
+
+
+def test_a_failed_request_deletes_its_files(emu):
+    emu.inject(Fault.status(422, {"status": 422, "message": "Unprocessable"}))
+    with pytest.raises(InvokeBadRequestError, match="422"):
+        invoke(emu, False, ask(image(png())))
+    assert len(emu.files) == 1
+    assert emu.live_files() == set()
+
+
+def test_a_stream_abandoned_after_its_first_chunk_deletes_its_files_when_closed(emu):
+    emu.script(Reply(text=["one ", "two ", "three ", "four"]))
+    chunks = invoke(emu, True, ask(image(png())))
+    next(chunks)
+    assert len(emu.live_files()) == 1
+    chunks.close()  # what a consumer that stops reading does to a generator
+    assert emu.live_files() == set()
+
+
+def test_a_stream_that_fails_deletes_its_files(emu):
+    emu.inject(Fault.cut_stream(after_chunks=1))
+    with pytest.raises(InvokeConnectionError):
+        list(invoke(emu, True, ask(image(png()))))
+    assert emu.live_files() == set()
