@@ -41,7 +41,7 @@ __all__ = ["MAX_DEPTH", "SchemaError", "normalize_response_schema", "normalize_s
 
 MAX_DEPTH = 32
 _REF_EXPANSIONS = 2  # a recursive type shows two levels to the model before it is cut
-_MAX_INLINES = 512  # per document: mutually recursive definitions would otherwise fan out exponentially
+_MAX_INLINES = 256  # per document: mutually recursive definitions would otherwise fan out exponentially
 _KEPT_FORMATS = frozenset({"date", "date-time", "time"})
 # Hand-written MCP and OpenAPI schemas use Python-ish names; mapping them beats guessing from keywords.
 _TYPE_NAMES = {name: name for name in ("string", "integer", "number", "boolean", "object", "array", "null")} | dict(
@@ -69,7 +69,7 @@ def normalize_schema(schema: Mapping[str, Any] | None) -> dict[str, Any]:
     """Normalise function `parameters`: the root is always `{"type": "object", "properties": ..., "required": ...}`.
 
     `None` and `{}` mean "no parameters". A root of another type (say an array) is wrapped as `{"type": "object",
-    "properties": {"value": <it>}, "required": ["value"]}`, and the tool layer passes `arguments["value"]` on."""
+    "properties": {"value": <it>}, "required": ["value"]}`: GigaChat then calls the tool with {"value": …}."""
     root = normalize_response_schema(schema)
     wrapped = {"type": "object", "properties": {"value": root}, "required": ["value"]}
     return root if root["type"] == "object" else wrapped
