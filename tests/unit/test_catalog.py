@@ -1,0 +1,80 @@
+"""Invariants of the model catalog and of the code base that no single feature test would notice breaking."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+MAX_LINES = 500
+
+
+def _tracked_python_files() -> list[Path]:
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return [ROOT / name for name in listed if (ROOT / name).exists()]
+
+
+def test_every_python_file_stays_within_the_module_size_limit():
+    too_long = {
+        str(path.relative_to(ROOT)): lines
+        for path in _tracked_python_files()
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert too_long == {}
+
+
+@pytest.mark.parametrize("folder", ["models/llm", "models/text_embedding"])
+def test_each_model_file_is_named_after_its_model_and_listed_once_in_position_order(folder):
+    directory = ROOT / folder
+    models = {path.stem: yaml.safe_load(path.read_text()) for path in directory.glob("*.yaml") if path.stem[0] != "_"}
+    position = yaml.safe_load((directory / "_position.yaml").read_text())
+    assert all(entity["model"] == name for name, entity in models.items())
+    assert sorted(position) == sorted(models)
+    assert len(position) == len(set(position))
+
+
+def test_no_model_declares_a_price_nobody_could_verify():
+    for path in ROOT.glob("models/*/*.yaml"):
+        assert "pricing" not in (yaml.safe_load(path.read_text()) or {}), path.name
+
+
+def test_customizable_models_take_every_provider_connection_field():
+    provider = yaml.safe_load((ROOT / "provider/gigachat.yaml").read_text())
+    connection = provider["provider_credential_schema"]["credential_form_schemas"]
+    per_model = provider["model_credential_schema"]["credential_form_schemas"]
+    assert per_model[: len(connection)] == connection
+
+
+def test_the_contract_credential_variables_are_all_present():
+    provider = yaml.safe_load((ROOT / "provider/gigachat.yaml").read_text())
+    fields = {f["variable"]: f for f in provider["provider_credential_schema"]["credential_form_schemas"]}
+    assert fields["api_key"]["type"] == "secret-input"
+    assert fields["api_key"]["required"] is True
+    assert [o["value"] for o in fields["scope"]["options"]] == [
+        "GIGACHAT_API_PERS",
+        "GIGACHAT_API_B2B",
+        "GIGACHAT_API_CORP",
+    ]
+    assert fields["scope"]["default"] == "GIGACHAT_API_PERS"
+    assert fields["base_url"]["default"] == "https://gigachat.devices.sberbank.ru/api/v1"
+    assert fields["auth_url"]["default"] == "https://ngw.devices.sberbank.ru:9443/api/v2/oauth"
+    assert fields["verify_ssl"]["type"] == "switch"
+    assert fields["verify_ssl"]["default"] == "true"
+    assert "ca_certificate" in fields
+
+
+def test_the_provider_and_manifest_speak_every_language_dify_shows():
+    manifest = yaml.safe_load((ROOT / "manifest.yaml").read_text())
+    provider = yaml.safe_load((ROOT / "provider/gigachat.yaml").read_text())
+    for text in (manifest["label"], manifest["description"], provider["label"], provider["description"]):
+        assert set(text) == {"en_US", "zh_Hans", "ja_JP", "pt_BR"}
+    assert provider["help"]["url"]["en_US"].startswith("https://developers.sber.ru/")
