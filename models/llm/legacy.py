@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gigachat import GigaChatSyncClient
-from gigachat.models.chat import Chat, ChatCompletion, ChatCompletionChunk, Messages
+from gigachat.models.chat import Chat, ChatCompletion, ChatCompletionChunk, Messages, MessagesChunk
 from gigachat.models.chat import Usage as SdkUsage
 
 from .conversation import FunctionCall, Turn
@@ -93,27 +93,28 @@ def stream(client: GigaChatSyncClient, request: ChatRequest) -> Iterator[Delta]:
 
 def from_completion(completion: ChatCompletion, names: ToolNames) -> Delta:
     choice = completion.choices[0] if completion.choices else None
-    message = choice.message if choice else None
-    return Delta(
-        text=(message.content or "") if message else "",
-        reasoning=(message.reasoning_content or "") if message else "",
-        function_call=_call(message.function_call, names) if message else None,
-        state_id=message.functions_state_id if message else None,
-        finish_reason=(choice.finish_reason or "stop") if choice else "stop",
-        usage=_usage(completion.usage),
-    )
+    finish_reason = (choice.finish_reason if choice else None) or "stop"
+    return _delta(choice.message if choice else None, finish_reason, completion.usage, names)
 
 
 def from_chunk(chunk: ChatCompletionChunk, names: ToolNames) -> Delta:
     choice = chunk.choices[0] if chunk.choices else None
-    delta = choice.delta if choice else None
+    return _delta(choice.delta if choice else None, choice.finish_reason if choice else None, chunk.usage, names)
+
+
+def _delta(
+    message: Messages | MessagesChunk | None, finish_reason: str | None, usage: SdkUsage | None, names: ToolNames
+) -> Delta:
+    """A whole answer and a streamed piece of one carry the same fields; None stands for an empty piece."""
+    if message is None:
+        return Delta(finish_reason=finish_reason, usage=_usage(usage))
     return Delta(
-        text=(delta.content or "") if delta else "",
-        reasoning=(delta.reasoning_content or "") if delta else "",
-        function_call=_call(delta.function_call, names) if delta else None,
-        state_id=delta.functions_state_id if delta else None,
-        finish_reason=choice.finish_reason if choice else None,
-        usage=_usage(chunk.usage),
+        text=message.content or "",
+        reasoning=message.reasoning_content or "",
+        function_call=_call(message.function_call, names),
+        state_id=message.functions_state_id,
+        finish_reason=finish_reason,
+        usage=_usage(usage),
     )
 
 
