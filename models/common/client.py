@@ -22,6 +22,8 @@ from .settings import AuthMethod, GigaChatSettings
 from .trust import ssl_context_for
 
 MAX_CACHED_CLIENTS = 32
+# Token expiry times below this are Unix seconds, not milliseconds: 10**11 ms is March 1973, 10**11 s is year 5138.
+_SECONDS_BEFORE = 10**11
 
 # The SDK and httpx log URLs, response headers and, on a parse failure, the raw streamed line (model output).
 # Silence them for good so that nothing a user sent or received can reach the daemon's logs.
@@ -64,6 +66,19 @@ class ExplicitClient(GigaChatSyncClient):
         self._sync_token_lock = threading.RLock()
         self._client_instance = None
         self._auth_client_instance = None
+
+    def _update_token(self) -> None:
+        """The SDK's refresh, with the expiry time read in the unit the server used.
+
+        The SDK takes `/token`'s `exp` as milliseconds, but Sber documents it in seconds (gigachat-api.md section
+        1.2). Read as milliseconds, a seconds value lies in 1970, so the SDK would fetch a new token before every
+        request. The lock is the SDK's own (reentrant), so no request sees the token before it is corrected.
+        """
+        with self._sync_token_lock:
+            super()._update_token()
+            token = self._access_token
+            if token is not None and 0 < token.expires_at < _SECONDS_BEFORE:
+                self._access_token = token.model_copy(update={"expires_at": token.expires_at * 1000})
 
 
 def sdk_settings(settings: GigaChatSettings) -> ExplicitSettings:

@@ -26,7 +26,7 @@ from dify_plugin.errors.model import (
 )
 from gigachat.exceptions import GigaChatException, ModelNotSpecifiedError, ResponseError
 
-from .settings import CredentialsError, GigaChatSettings
+from .settings import AuthMethod, CredentialsError, GigaChatSettings
 
 PREFIX = "[gigachat] "
 _MAX_SERVER_MESSAGE = 300
@@ -84,9 +84,7 @@ def _response_error(error: ResponseError, settings: GigaChatSettings | None, sec
         return _oauth_error(status, code, message, settings)
     detail = f": {message}" if message else ""
     if status == 401:
-        return InvokeAuthorizationError(
-            PREFIX + f"GigaChat rejected the access token (401{detail}); check the credentials."
-        )
+        return InvokeAuthorizationError(PREFIX + _unauthorized(detail, settings))
     if status == 402:
         return InvokeRateLimitError(
             PREFIX + f"GigaChat answered 402 Payment Required{detail}: the token quota is used up."
@@ -107,7 +105,28 @@ def _response_error(error: ResponseError, settings: GigaChatSettings | None, sec
     return InvokeBadRequestError(PREFIX + f"GigaChat rejected the request ({status}{detail}).")
 
 
+def _unauthorized(detail: str, settings: GigaChatSettings | None) -> str:
+    method = settings.auth_method if settings else None
+    if method is AuthMethod.ACCESS_TOKEN:
+        return (
+            f"GigaChat rejected the access token (401{detail}): it has expired or is not valid. The plugin never "
+            "renews a pre-issued token, and GigaChat's tokens last 30 minutes: enter a fresh one in 'Access token', "
+            "or choose an authentication method whose tokens the plugin renews."
+        )
+    if method is AuthMethod.CLIENT_CERTIFICATE:
+        return f"GigaChat refused the request (401{detail}): the client certificate does not grant access to the API."
+    return f"GigaChat rejected the access token (401{detail}); check the credentials."
+
+
 def _oauth_error(status: int, code: int | None, message: str, settings: GigaChatSettings | None) -> InvokeError:
+    if settings and settings.auth_method is AuthMethod.USER_PASSWORD:
+        # The token endpoint of this method is {API base URL}/token, not the OAuth URL.
+        where = f"Authentication at {settings.api_host}/token"
+        detail = f": {message}" if message else ""
+        if status >= 500 or status == 429:
+            return InvokeServerUnavailableError(PREFIX + f"{where} failed: the server answered {status}.")
+        hint = "; check 'Username' and 'Password'" if status in (401, 403) else ""
+        return InvokeAuthorizationError(PREFIX + f"{where} failed ({status}{detail}){hint}.")
     where = f"Authentication at {settings.auth_host}" if settings else "Authentication"
     if code == 7:
         scope = settings.scope if settings else "the chosen scope"
@@ -126,10 +145,25 @@ def _oauth_error(status: int, code: int | None, message: str, settings: GigaChat
 def _transport_error(error: httpx.TransportError, settings: GigaChatSettings | None) -> InvokeError:
     step = _step(error, settings)
     host = _host(error) or "the server"
+    if _in_chain(error, ("Hostname mismatch", "IP address mismatch")):
+        return InvokeConnectionError(
+            PREFIX + f"TLS: the certificate of {host} was issued for another host name; use the host name it names "
+            "in the URL."
+        )
     if _tls_cause(error):
         return InvokeConnectionError(
             PREFIX + f"TLS: the certificate of {host} is not trusted; add its CA in 'CA certificate' "
             "(the Russian Trusted Root CA is already built in), or turn off 'Verify TLS certificates' at your own risk."
+        )
+    if _in_chain(error, _CLIENT_CERTIFICATE_ALERTS):
+        if settings and settings.auth_method is AuthMethod.CLIENT_CERTIFICATE:
+            return InvokeConnectionError(
+                PREFIX + f"TLS: {host} did not accept the client certificate; check that 'Client certificate' "
+                "is issued by a CA it trusts and has not expired."
+            )
+        return InvokeConnectionError(
+            PREFIX + f"TLS: {host} requires a client certificate (mutual TLS); choose "
+            "'Client certificate (mutual TLS)' in 'Authentication'."
         )
     if isinstance(error, httpx.ConnectError):
         return InvokeConnectionError(PREFIX + f"{step}: could not connect to {host}; check the URL and the network.")
@@ -139,11 +173,24 @@ def _transport_error(error: httpx.TransportError, settings: GigaChatSettings | N
 
 
 def _tls_cause(error: BaseException) -> bool:
+    return _in_chain(error, ("CERTIFICATE_VERIFY_FAILED",), ssl.SSLCertVerificationError)
+
+
+# OpenSSL's names for a server's alert that it wants a client certificate, or does not accept the one it got.
+_CLIENT_CERTIFICATE_ALERTS = (
+    "ALERT_CERTIFICATE_REQUIRED",
+    "ALERT_BAD_CERTIFICATE",
+    "ALERT_UNKNOWN_CA",
+    "ALERT_CERTIFICATE_UNKNOWN",
+)
+
+
+def _in_chain(error: BaseException, marks: tuple[str, ...], kind: type[BaseException] | None = None) -> bool:
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in repr(current):
+        if (kind is not None and isinstance(current, kind)) or any(mark in repr(current) for mark in marks):
             return True
         current = current.__cause__ or current.__context__
     return False
@@ -207,4 +254,14 @@ def _step(error: BaseException, settings: GigaChatSettings | None) -> str:
         host = _host(error)
         if host and host == settings.auth_host and settings.auth_host != settings.api_host:
             return f"Authentication at {host}"
+        # One host for both (a gateway, the emulator): the request's URL still tells the OAuth call apart.
+        if host and _request_url(error).startswith(settings.auth_url):
+            return f"Authentication at {host}"
     return "The request to GigaChat"
+
+
+def _request_url(error: httpx.TransportError) -> str:
+    try:
+        return str(error.request.url)
+    except RuntimeError:
+        return ""

@@ -21,8 +21,16 @@ SCOPES = ("GIGACHAT_API_PERS", "GIGACHAT_API_B2B", "GIGACHAT_API_CORP")
 DEFAULT_TIMEOUT_SECONDS = 300.0
 # The daemon gives up on a request after 600 s (PLUGIN_MAX_EXECUTION_TIMEOUT), so waiting longer helps nobody.
 MAX_TIMEOUT_SECONDS = 600.0
+# Embedding requests in flight at once per credential set (README "Embeddings"): enough to hide GigaChat's latency,
+# few enough to stay clear of its per-account concurrency limit (429), which is not published.
+DEFAULT_EMBEDDING_PARALLELISM = 4
+MAX_EMBEDDING_PARALLELISM = 16
 
 _PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
+# The headers of an OpenSSL "traditional" encrypted key (RFC 1421), on their own lines or collapsed into one.
+_LEGACY_ENCRYPTION = re.compile(
+    r"^\s*Proc-Type:\s*4,ENCRYPTED\s+DEK-Info:\s*([A-Za-z0-9-]+,[0-9A-Fa-f]+)\s+(.*)$", re.DOTALL
+)
 
 
 class AuthMethod(enum.StrEnum):
@@ -30,6 +38,15 @@ class AuthMethod(enum.StrEnum):
     USER_PASSWORD = "user_password"
     ACCESS_TOKEN = "access_token"
     CLIENT_CERTIFICATE = "client_certificate"
+
+
+# The option labels of the provider form's 'Authentication' field, for messages that name the chosen method.
+METHOD_LABELS = {
+    AuthMethod.AUTHORIZATION_KEY: "Authorization key + scope (OAuth)",
+    AuthMethod.USER_PASSWORD: "Username and password",
+    AuthMethod.ACCESS_TOKEN: "Pre-issued access token",
+    AuthMethod.CLIENT_CERTIFICATE: "Client certificate (mutual TLS)",
+}
 
 
 class CredentialsError(ValueError):
@@ -54,6 +71,7 @@ class GigaChatSettings(BaseModel):
     verify_ssl: bool = True
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     prompt_caching: bool = True
+    embedding_parallelism: int = DEFAULT_EMBEDDING_PARALLELISM
 
     def secrets(self) -> tuple[str, ...]:
         """Every value that must never appear in a message, a log line or a traceback."""
@@ -77,32 +95,36 @@ def parse_credentials(credentials: Mapping[str, object]) -> GigaChatSettings:
     fields: dict[str, object] = {
         "auth_method": method,
         "base_url": _url(values.get("base_url"), DEFAULT_BASE_URL, "API base URL"),
-        "auth_url": _url(values.get("auth_url"), DEFAULT_AUTH_URL, "OAuth URL"),
         "ca_certificate": normalize_pem_certificates(values.get("ca_certificate"), "CA certificate"),
         "verify_ssl": _switch(values.get("verify_ssl"), default=True),
         "timeout": _timeout(values.get("request_timeout")),
         "prompt_caching": _switch(values.get("prompt_caching"), default=True),
+        "embedding_parallelism": _parallelism(values.get("embedding_parallelism")),
     }
     if method is AuthMethod.AUTHORIZATION_KEY:
         fields["authorization_key"] = normalize_authorization_key(values.get("api_key"))
         fields["scope"] = _scope(values.get("scope"))
+        # The OAuth URL is shown and used only with this method; another method ignores what is left in it.
+        fields["auth_url"] = _url(values.get("auth_url"), DEFAULT_AUTH_URL, "OAuth URL")
     elif method is AuthMethod.USER_PASSWORD:
-        fields["username"] = _required(values.get("username"), "Username")
-        fields["password"] = _required(values.get("password"), "Password")
+        username = _required(values.get("username"), "Username", method)
+        fields["password"] = _required(values.get("password"), "Password", method)
+        fields["username"] = _username(username)
     elif method is AuthMethod.ACCESS_TOKEN:
-        fields["access_token"] = _required(values.get("access_token"), "Access token")
+        fields["access_token"] = normalize_access_token(_required(values.get("access_token"), "Access token", method))
     else:
-        fields["client_certificate"] = normalize_pem_certificates(
-            _required(values.get("client_certificate"), "Client certificate"), "Client certificate"
-        )
-        fields["client_key"] = normalize_pem_private_key(_required(values.get("client_key"), "Client private key"))
+        # Both presence checks first: a missing field is named before a malformed one.
+        certificate = _required(values.get("client_certificate"), "Client certificate", method)
+        key = _required(values.get("client_key"), "Client private key", method)
+        fields["client_certificate"] = normalize_pem_certificates(certificate, "Client certificate")
+        fields["client_key"] = normalize_pem_private_key(key)
         fields["client_key_password"] = values.get("client_key_password") or None
     return GigaChatSettings(**fields)
 
 
 def normalize_authorization_key(value: str | None) -> str:
     """Accept GigaChat's base64 authorization key, or the raw client_id:client_secret pair it encodes."""
-    key = _required(value, "Authorization key")
+    key = _required(value, "Authorization key", AuthMethod.AUTHORIZATION_KEY)
     if _decoded_pair(key):
         return key
     client_id, sep, secret = key.partition(":")
@@ -114,11 +136,22 @@ def normalize_authorization_key(value: str | None) -> str:
     )
 
 
+def normalize_access_token(value: str) -> str:
+    """The token as GigaChat issued it: a pasted 'Bearer ' prefix is dropped; it must fit in one HTTP header."""
+    token = value.removeprefix("Bearer ").removeprefix("bearer ").strip()
+    if not token or not token.isascii() or not token.isprintable() or any(c.isspace() for c in token):
+        raise CredentialsError("Access token: expected the token itself, one line of ASCII characters without spaces.")
+    return token
+
+
 def normalize_pem_certificates(value: str | None, field: str) -> str | None:
-    """Return clean PEM for one or more certificates, accepting text whose newlines Dify collapsed to spaces."""
+    """Return clean PEM for one or more certificates, accepting text whose newlines Dify collapsed to spaces.
+
+    Text around the blocks (comments, `openssl x509 -text` output) is ignored, as OpenSSL ignores it.
+    """
     if not value:
         return None
-    blocks = _PEM_BLOCK.findall(value)
+    blocks = _PEM_BLOCK.findall(_unescape_newlines(value))
     if not blocks:
         raise CredentialsError(f"{field}: no '-----BEGIN CERTIFICATE-----' block found; paste the PEM text.")
     pems = []
@@ -130,27 +163,46 @@ def normalize_pem_certificates(value: str | None, field: str) -> str | None:
 
 
 def normalize_pem_private_key(value: str) -> str:
-    blocks = _PEM_BLOCK.findall(value)
+    """Return clean PEM for one private key (PKCS#8, PKCS#1, SEC1, encrypted or not), newlines restored."""
+    blocks = _PEM_BLOCK.findall(_unescape_newlines(value))
     keys = [(kind, body) for kind, body in blocks if kind.endswith("PRIVATE KEY")]
     if len(keys) != 1:
         raise CredentialsError("Client private key: expected exactly one '-----BEGIN ... PRIVATE KEY-----' block.")
     kind, body = keys[0]
+    legacy = _LEGACY_ENCRYPTION.match(body)
+    if legacy:
+        # The body is ciphertext, so only its base64 can be checked here; OpenSSL checks the rest with the password.
+        dek_info, encrypted = legacy.groups()
+        headers = f"Proc-Type: 4,ENCRYPTED\nDEK-Info: {dek_info}\n\n"
+        return _rewrap(kind, _base64(encrypted, "Client private key"), headers)
     return _rewrap(kind, _der(body, "Client private key"))
 
 
-def _rewrap(kind: str, der: bytes) -> str:
+def _unescape_newlines(value: str) -> str:
+    # JSON- or shell-escaped PEM ("-----BEGIN ...-----\\nMIIC...") arrives with literal backslash-n sequences.
+    return value.replace("\\r", "\n").replace("\\n", "\n")
+
+
+def _rewrap(kind: str, der: bytes, headers: str = "") -> str:
     text = base64.b64encode(der).decode()
     lines = "\n".join(text[i : i + 64] for i in range(0, len(text), 64))
-    return f"-----BEGIN {kind}-----\n{lines}\n-----END {kind}-----\n"
+    return f"-----BEGIN {kind}-----\n{headers}{lines}\n-----END {kind}-----\n"
+
+
+def _base64(body: str, where: str) -> bytes:
+    try:
+        data = base64.b64decode("".join(body.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise CredentialsError(f"{where} is not valid base64.") from None
+    if not data:
+        raise CredentialsError(f"{where} is empty.")
+    return data
 
 
 def _der(body: str, where: str) -> bytes:
-    try:
-        der = base64.b64decode("".join(body.split()), validate=True)
-    except (binascii.Error, ValueError):
-        raise CredentialsError(f"{where} is not valid base64.") from None
+    der = _base64(body, where)
     # Every DER certificate and key starts with an ASN.1 SEQUENCE tag.
-    if not der or der[0] != 0x30:
+    if der[0] != 0x30:
         raise CredentialsError(f"{where} does not contain DER data.")
     return der
 
@@ -171,9 +223,16 @@ def _text(value: object) -> str | None:
     return text or None
 
 
-def _required(value: str | None, field: str) -> str:
+def _required(value: str | None, field: str, method: AuthMethod) -> str:
     if not value:
-        raise CredentialsError(f"{field} is required for the chosen authentication method.")
+        raise CredentialsError(f"{field} is required when Authentication is '{METHOD_LABELS[method]}'.")
+    return value
+
+
+def _username(value: str) -> str:
+    if ":" in value:
+        # HTTP Basic authentication joins user and password with ':', so GigaChat would split the name there.
+        raise CredentialsError("Username: must not contain ':'.")
     return value
 
 
@@ -223,3 +282,15 @@ def _timeout(value: str | None) -> float:
     if not 1 <= seconds <= MAX_TIMEOUT_SECONDS:
         raise CredentialsError(f"Request timeout: must be between 1 and {MAX_TIMEOUT_SECONDS:.0f} seconds.")
     return seconds
+
+
+def _parallelism(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_EMBEDDING_PARALLELISM
+    try:
+        requests = int(value)
+    except ValueError:
+        raise CredentialsError("Embedding parallelism: must be a whole number of requests.") from None
+    if not 1 <= requests <= MAX_EMBEDDING_PARALLELISM:
+        raise CredentialsError(f"Embedding parallelism: must be between 1 and {MAX_EMBEDDING_PARALLELISM}.")
+    return requests

@@ -19,6 +19,7 @@ from models.common.client import (
     sdk_settings,
 )
 from models.common.settings import GigaChatSettings, parse_credentials
+from tests.emulator import GigaChatEmulator, routes
 
 KEY = base64.b64encode(b"client-id-1:client-secret-1").decode()
 OTHER_KEY = base64.b64encode(b"client-id-2:client-secret-2").decode()
@@ -230,3 +231,59 @@ def test_client_for_uses_the_process_wide_cache() -> None:
         assert isinstance(client_for(settings), ExplicitClient)
     finally:
         clients.clear()
+
+
+# ---- token lifetime ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def token_endpoint_in(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> str:
+    """Make the emulator's /token answer `exp` in the unit of the test's parameter (it answers milliseconds)."""
+    unit = request.param
+    if unit == "seconds":
+        original = routes.user_token
+
+        def in_seconds(emu: GigaChatEmulator, req: routes.RecordedRequest) -> routes.Response:
+            response = original(emu, req)
+            if isinstance(response.payload, dict) and "exp" in response.payload:
+                response.payload["exp"] //= 1000
+            return response
+
+        monkeypatch.setattr(routes, "user_token", in_seconds)
+    return unit
+
+
+@pytest.mark.parametrize("token_endpoint_in", ["seconds", "milliseconds"], indirect=True)
+def test_a_token_from_the_token_endpoint_is_reused_whether_it_expires_in_seconds_or_milliseconds(
+    token_endpoint_in: str,
+) -> None:
+    with GigaChatEmulator() as emu:
+        emu.add_user("alice", "alice-password")
+        settings = parse_credentials(
+            {
+                "auth_method": "user_password",
+                "username": "alice",
+                "password": "alice-password",
+                "base_url": emu.base_url,
+            }
+        )
+        client = ExplicitClient(sdk_settings(settings))
+        for _ in range(3):
+            client.get_models()
+        assert emu.token_calls == 1
+        assert client.token is not None
+        expires_at = client._access_token.expires_at  # type: ignore[union-attr]
+        assert expires_at > 10**12  # milliseconds, in the future
+
+
+def test_a_pre_issued_token_is_never_refreshed_and_its_expiry_is_reported_as_a_401() -> None:
+    with GigaChatEmulator() as emu:
+        settings = parse_credentials(
+            {"auth_method": "access_token", "access_token": emu.issue_access_token(), "base_url": emu.base_url}
+        )
+        client = ExplicitClient(sdk_settings(settings))
+        client.get_models()
+        emu.expire_tokens()
+        with pytest.raises(gigachat.exceptions.AuthenticationError):
+            client.get_models()
+        assert (emu.oauth_calls, emu.token_calls) == (0, 0)

@@ -22,7 +22,7 @@ from gigachat import exceptions as sdk
 from gigachat.models.chat import ChatCompletion
 
 from models.common.errors import PREFIX, credentials_failure, invoke_error, safe_server_message
-from models.common.settings import CredentialsError, parse_credentials
+from models.common.settings import AuthMethod, CredentialsError, GigaChatSettings, parse_credentials
 
 CLIENT_SECRET = "client-secret-canary-7d41"
 KEY = base64.b64encode(f"client-id-0042:{CLIENT_SECRET}".encode()).decode()
@@ -289,3 +289,60 @@ def test_a_rejected_key_is_shown_under_the_form_without_the_prefix_or_the_key() 
     assert isinstance(failure, CredentialsValidateFailedError)
     assert str(failure).startswith("Authentication at ngw.devices.sberbank.ru:9443 failed (code 6)")
     assert KEY not in str(failure)
+
+
+# ---- messages that depend on the authentication method -----------------------------------------------------------
+
+TOKEN_SETTINGS = parse_credentials({"auth_method": "access_token", "access_token": "eyJ.canary-token"})
+USER_SETTINGS = parse_credentials(
+    {"auth_method": "user_password", "username": "alice", "password": "pw-canary", "base_url": "https://onprem.test/v1"}
+)
+MTLS_SETTINGS = SETTINGS.model_copy(update={"auth_method": AuthMethod.CLIENT_CERTIFICATE, "authorization_key": None})
+TOKEN_URL = "https://onprem.test/v1/token"
+UNAUTHORIZED = {"status": 401, "message": "Unauthorized"}
+
+
+@pytest.mark.parametrize(
+    ("settings", "error", "expected", "words"),
+    [
+        pytest.param(
+            TOKEN_SETTINGS, response_error(sdk.AuthenticationError, 401, UNAUTHORIZED), InvokeAuthorizationError,
+            ["401: Unauthorized", "expired", "never renews", "'Access token'"], id="expired-access-token",
+        ),
+        pytest.param(
+            MTLS_SETTINGS, response_error(sdk.AuthenticationError, 401, UNAUTHORIZED), InvokeAuthorizationError,
+            ["401: Unauthorized", "client certificate"], id="401-with-a-client-certificate",
+        ),
+        pytest.param(
+            USER_SETTINGS, response_error(sdk.AuthenticationError, 401, UNAUTHORIZED, url=TOKEN_URL),
+            InvokeAuthorizationError,
+            ["Authentication at onprem.test/token", "401: Unauthorized", "'Username' and 'Password'"],
+            id="wrong-password",
+        ),
+        pytest.param(
+            USER_SETTINGS, response_error(sdk.ServerError, 503, b"", url=TOKEN_URL), InvokeServerUnavailableError,
+            ["Authentication at onprem.test/token", "503"], id="token-endpoint-down",
+        ),
+        pytest.param(
+            SETTINGS, transport(httpx.ReadError, text="[SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] alert"),
+            InvokeConnectionError,
+            ["gigachat.devices.sberbank.ru requires a client certificate", "'Client certificate (mutual TLS)'"],
+            id="server-wants-a-client-certificate",
+        ),
+        pytest.param(
+            MTLS_SETTINGS, transport(httpx.ConnectError, text="[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca"),
+            InvokeConnectionError,
+            ["gigachat.devices.sberbank.ru did not accept the client certificate", "'Client certificate'"],
+            id="server-refuses-the-client-certificate",
+        ),
+    ],
+)  # fmt: skip
+def test_authentication_failures_name_what_to_change_for_the_chosen_method(
+    settings: GigaChatSettings, error: Exception, expected: type[InvokeError], words: list[str]
+) -> None:
+    mapped = invoke_error(error, settings)
+    assert type(mapped) is expected
+    for word in words:
+        assert word in message_of(mapped)
+    for secret in settings.secrets():
+        assert secret not in message_of(mapped)

@@ -10,6 +10,8 @@ from pathlib import Path
 import pydantic
 import pytest
 import trustme
+import yaml
+from cryptography.hazmat.primitives import serialization
 
 from models.common.settings import (
     DEFAULT_AUTH_URL,
@@ -123,17 +125,19 @@ def test_each_authentication_method_keeps_only_its_own_fields(form: dict, expect
 
 
 @pytest.mark.parametrize(
-    ("form", "field"),
+    ("form", "field", "method"),
     [
-        ({}, "Authorization key"),
-        ({"auth_method": "user_password", "username": "alice"}, "Password"),
-        ({"auth_method": "user_password", "password": "secret-pass"}, "Username"),
-        ({"auth_method": "access_token", "access_token": "   "}, "Access token"),
-        ({"auth_method": "client_certificate"}, "Client certificate"),
+        ({}, "Authorization key", "Authorization key + scope (OAuth)"),
+        ({"auth_method": "user_password", "username": "alice"}, "Password", "Username and password"),
+        ({"auth_method": "user_password", "password": "secret-pass"}, "Username", "Username and password"),
+        ({"auth_method": "access_token", "access_token": "   "}, "Access token", "Pre-issued access token"),
+        ({"auth_method": "client_certificate"}, "Client certificate", "Client certificate (mutual TLS)"),
     ],
 )
-def test_a_missing_field_of_the_chosen_method_is_named(form: dict, field: str) -> None:
-    with pytest.raises(CredentialsError, match=f"^{field} is required"):
+def test_a_missing_field_of_the_chosen_method_is_named_with_the_method(form: dict, field: str, method: str) -> None:
+    with pytest.raises(
+        CredentialsError, match=f"^{re.escape(f'{field} is required when Authentication is')} '{re.escape(method)}'"
+    ):
         parse_credentials(form)
 
 
@@ -307,3 +311,110 @@ def test_the_client_key_field_must_hold_exactly_one_private_key(leaf: trustme.Le
     text = leaf.cert_chain_pems[0].bytes().decode() + leaf.private_key_pem.bytes().decode() * count
     with pytest.raises(CredentialsError, match=r"^Client private key: expected exactly one"):
         normalize_pem_private_key(text)
+
+
+def test_a_legacy_encrypted_key_keeps_its_encryption_headers(leaf: trustme.LeafCert) -> None:
+    key = serialization.load_pem_private_key(leaf.private_key_pem.bytes(), password=None)
+    legacy = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.BestAvailableEncryption(b"pass-phrase"),
+    ).decode()
+    assert normalize_pem_private_key(collapsed(legacy)) == legacy
+
+
+def test_pem_with_escaped_newlines_is_accepted(ca: trustme.CA, leaf: trustme.LeafCert) -> None:
+    certificate, key = ca.cert_pem.bytes().decode(), leaf.private_key_pem.bytes().decode()
+    assert normalize_pem_certificates(certificate.replace("\n", "\\n"), "CA certificate") == certificate
+    assert normalize_pem_private_key(key.replace("\n", "\\r\\n")) == key
+
+
+# ---- access token and user name ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["eyJ.token-1", "Bearer eyJ.token-1", "  bearer   eyJ.token-1 "])
+def test_an_access_token_is_kept_without_a_pasted_bearer_prefix(value: str) -> None:
+    assert parse_credentials({"auth_method": "access_token", "access_token": value}).access_token == "eyJ.token-1"
+
+
+@pytest.mark.parametrize("value", ["eyJ token-canary", "eyJ.токен-canary", "eyJ\x00canary"])
+def test_an_access_token_that_cannot_be_a_header_is_rejected_without_repeating_it(value: str) -> None:
+    with pytest.raises(CredentialsError, match=r"^Access token: expected the token itself") as caught:
+        parse_credentials({"auth_method": "access_token", "access_token": value})
+    assert "canary" not in str(caught.value)
+
+
+def test_a_user_name_with_a_colon_is_rejected() -> None:
+    with pytest.raises(CredentialsError, match=r"^Username: must not contain ':'"):
+        parse_credentials({"auth_method": "user_password", "username": "dom:alice", "password": "p"})
+
+
+# ---- the provider form and the parser agree ----------------------------------------------------------------------
+
+FORM = yaml.safe_load((Path(__file__).resolve().parents[2] / "provider" / "gigachat.yaml").read_text(encoding="utf-8"))
+FIELDS = {f["variable"]: f for f in FORM["provider_credential_schema"]["credential_form_schemas"]}
+# Per method: the fields Dify shows (and sends) only for it, and what the parser reads from them.
+METHOD_FIELDS = [
+    pytest.param(
+        AuthMethod.AUTHORIZATION_KEY, {"api_key": KEY, "scope": "GIGACHAT_API_B2B", "auth_url": "https://o.test/t"},
+        {"authorization_key": KEY, "scope": "GIGACHAT_API_B2B", "auth_url": "https://o.test/t"}, id="authorization_key",
+    ),
+    pytest.param(
+        AuthMethod.USER_PASSWORD, {"username": "alice", "password": "p4ss"},
+        {"username": "alice", "password": "p4ss"}, id="user_password",
+    ),
+    pytest.param(
+        AuthMethod.ACCESS_TOKEN, {"access_token": "eyJ.t"}, {"access_token": "eyJ.t"}, id="access_token",
+    ),
+    pytest.param(
+        AuthMethod.CLIENT_CERTIFICATE, {"client_certificate": "CERT", "client_key": "KEY", "client_key_password": "pw"},
+        {"client_key_password": "pw"}, id="client_certificate",
+    ),
+]  # fmt: skip
+
+
+def shown_for(method: AuthMethod) -> set[str]:
+    return {
+        name
+        for name, field in FIELDS.items()
+        if any(rule == {"variable": "auth_method", "value": method.value} for rule in field.get("show_on") or [])
+    }
+
+
+@pytest.mark.parametrize(("method", "form", "parsed"), METHOD_FIELDS)
+def test_the_form_shows_each_method_exactly_the_fields_the_parser_reads_for_it(
+    method: AuthMethod, form: dict, parsed: dict, leaf: trustme.LeafCert
+) -> None:
+    assert shown_for(method) == set(form)
+    pems = {"CERT": leaf.cert_chain_pems[0].bytes().decode(), "KEY": leaf.private_key_pem.bytes().decode()}
+    values = {name: pems.get(value, value) for name, value in form.items()}
+    # Values left in the other methods' hidden fields (Dify may keep them) must be ignored.
+    leftovers = {name: "left-over" for other in AuthMethod if other is not method for name in shown_for(other)}
+    settings = parse_credentials({**leftovers, **values, "auth_method": method.value})
+    assert settings.auth_method is method
+    for name, value in parsed.items():
+        assert getattr(settings, name) == value
+    assert "left-over" not in settings.model_dump_json()
+
+
+@pytest.mark.parametrize(("method", "form", "parsed"), METHOD_FIELDS)
+def test_every_required_field_of_a_method_is_reported_by_its_label_when_missing(
+    method: AuthMethod, form: dict, parsed: dict, leaf: trustme.LeafCert
+) -> None:
+    option = next(o for o in FIELDS["auth_method"]["options"] if o["value"] == method.value)
+    pems = {"CERT": leaf.cert_chain_pems[0].bytes().decode(), "KEY": leaf.private_key_pem.bytes().decode()}
+    values = {name: pems.get(value, value) for name, value in form.items()}
+    required = [name for name in form if FIELDS[name]["required"] and "default" not in FIELDS[name]]
+    assert required, "each method has at least one required field"
+    for name in required:
+        with pytest.raises(CredentialsError) as caught:
+            parse_credentials({**values, name: "", "auth_method": method.value})
+        label = FIELDS[name]["label"]["en_US"].removesuffix(" (PEM)")
+        assert str(caught.value) == f"{label} is required when Authentication is '{option['label']['en_US']}'."
+
+
+def test_fields_of_no_particular_method_are_shown_for_every_method() -> None:
+    per_method = set().union(*(shown_for(method) for method in AuthMethod))
+    common = set(FIELDS) - per_method - {"auth_method"}
+    assert common >= {"base_url", "ca_certificate", "verify_ssl", "request_timeout"}
+    assert all(not FIELDS[name].get("show_on") for name in common)

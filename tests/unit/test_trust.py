@@ -130,6 +130,29 @@ def test_the_default_context_verifies_and_trusts_the_russian_roots_as_well_as_th
     assert len(names) > 50  # certifi's roots are there too
 
 
+def test_the_default_context_holds_exactly_the_pinned_bundled_certificates() -> None:
+    context = ssl_context_for(parse_credentials({"api_key": KEY}))
+    assert context is not None
+    loaded = {hashlib.sha256(der).hexdigest().upper() for der in context.get_ca_certs(binary_form=True)}
+    assert set(BUNDLED_FINGERPRINTS.values()) <= loaded
+
+
+@pytest.mark.parametrize("verify", ["true", "false"])
+def test_a_pasted_ca_certificate_is_never_written_to_disk(
+    ca: trustme.CA, private_tmp: Path, monkeypatch: pytest.MonkeyPatch, verify: str
+) -> None:
+    def no_files(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a CA certificate was given to OpenSSL as a file")
+
+    monkeypatch.setattr(tempfile, "mkstemp", no_files)
+    monkeypatch.setattr(os, "memfd_create", no_files)
+    context = ssl_context_for(
+        parse_credentials({"api_key": KEY, "ca_certificate": pem(ca.cert_pem), "verify_ssl": verify})
+    )
+    assert (context is None) is (verify == "false")
+    assert list(private_tmp.iterdir()) == []
+
+
 def test_a_server_signed_by_an_unknown_ca_is_refused(ca: trustme.CA, server_cert: trustme.LeafCert) -> None:
     context = ssl_context_for(parse_credentials({"api_key": KEY}))
     assert context is not None
@@ -190,24 +213,62 @@ def test_an_encrypted_client_key_loads_with_its_password(
     assert list(private_tmp.iterdir()) == []
 
 
-def test_the_key_file_is_private_and_exists_only_while_openssl_reads_it(
-    client_cert: trustme.LeafCert, private_tmp: Path
-) -> None:
-    context = ssl.create_default_context()
-    seen: list[tuple[Path, int]] = []
+def record_key_paths(context: ssl.SSLContext) -> list[tuple[Path, int, str]]:
+    """Make `context.load_cert_chain` note (path, mode, text) of what OpenSSL is given."""
+    seen: list[tuple[Path, int, str]] = []
     original = context.load_cert_chain
 
     def recording(certfile: str, keyfile: str | None = None, password: object = None) -> None:
         path = Path(certfile)
-        seen.append((path, path.stat().st_mode & 0o777))
+        seen.append((path, path.stat().st_mode & 0o777, path.read_text(encoding="ascii")))
         original(certfile, keyfile, password)
 
     context.load_cert_chain = recording  # type: ignore[method-assign]
+    return seen
+
+
+def test_the_client_key_goes_to_openssl_through_an_anonymous_in_memory_file(
+    client_cert: trustme.LeafCert, private_tmp: Path
+) -> None:
+    context = ssl.create_default_context()
+    seen = record_key_paths(context)
+    key = pem(client_cert.private_key_pem)
+    load_client_certificate(context, pem(client_cert.cert_chain_pems[0]), key, None)
+    [(path, _, text)] = seen
+    assert path.parent == Path("/proc/self/fd")
+    assert key in text
+    assert not path.exists()  # closed before load_client_certificate returned
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_without_memfd_the_key_file_is_private_and_exists_only_while_openssl_reads_it(
+    client_cert: trustme.LeafCert, private_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(os, "memfd_create")
+    context = ssl.create_default_context()
+    seen = record_key_paths(context)
     load_client_certificate(context, pem(client_cert.cert_chain_pems[0]), pem(client_cert.private_key_pem), None)
-    [(path, mode)] = seen
+    [(path, mode, _)] = seen
     assert path.parent == private_tmp
     assert mode == 0o600
     assert not path.exists()
+
+
+def test_a_legacy_encrypted_key_collapsed_onto_one_line_loads_with_its_password(
+    ca: trustme.CA, server_cert: trustme.LeafCert, client_cert: trustme.LeafCert, private_tmp: Path
+) -> None:
+    key = serialization.load_pem_private_key(client_cert.private_key_pem.bytes(), password=None)
+    legacy = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.BestAvailableEncryption(PASSWORD.encode()),
+    ).decode()
+    assert "Proc-Type: 4,ENCRYPTED" in legacy
+    collapsed = " ".join(legacy.splitlines())
+    settings = mtls_settings(client_cert, key=collapsed, password=PASSWORD, ca_certificate=pem(ca.cert_pem))
+    context = ssl_context_for(settings)
+    assert context is not None
+    assert handshake(context, server_context(ca, server_cert, require_client_cert=True)).getpeercert() is not None
 
 
 @pytest.mark.parametrize(

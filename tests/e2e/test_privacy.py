@@ -1,0 +1,435 @@
+"""Privacy, proven (PRIVACY.md): one plugin session runs every kind of request and every error path with
+recognizable canaries (a key, a password, an access token, a client key, a prompt, an answer and a file), and none of
+them appears where the plugin could leave it: stderr, log events, error messages and tracebacks sent to the daemon,
+or a file anywhere on disk. The plugin runs from its own copy of the package with HOME and TMPDIR pointed at fresh
+directories, so "nothing was written" is checked exactly.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import trustme
+
+from tests.e2e.conftest import PROVIDER, ROOT, credentials_for
+from tests.emulator import Fault, GigaChatEmulator, Reply, UploadedFile
+from tests.emulator.testing import tls_contexts
+from tests.harness import PluginProcess
+from tests.harness import Reply as PluginReply
+from tests.harness import messages as m
+
+pytestmark = pytest.mark.e2e
+MODEL = "GigaChat-2-Max"
+
+CLIENT_ID, CLIENT_SECRET = "canary-client-id-3c9e", "canary-client-secret-8d2f"
+KEY = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+WRONG_SECRET = "canary-wrong-secret-71ad"
+WRONG_KEY = base64.b64encode(f"{CLIENT_ID}:{WRONG_SECRET}".encode()).decode()
+PASSWORD, WRONG_PASSWORD = "canary-password-5a7b", "canary-wrong-password-0c3e"
+PROMPT = "canary-prompt-6e1d: пациент Иванов, диагноз и номер полиса 4410 2298"
+ANSWER = "canary-answer-9b4c: the diagnosis is confidential"
+FILE = b"canary-file-2f8a: quarterly report, strictly confidential\n"
+FILES_FEATURE = (ROOT / "models" / "llm" / "files.py").exists()
+NO_FILES = "models/llm/files.py does not exist yet: chat requests carry no uploaded file, so there is no file canary"
+ECHOED = "(GigaChat's message is withheld because it quotes the request)"
+
+
+# ---- the session ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Scenario:
+    name: str
+    run: Callable[[Session], PluginReply]
+    error: str | None = None  # the expected error_type, None for success
+    keeps: tuple[str, ...] = ()  # what the error message must keep of GigaChat's answer
+
+
+@dataclass
+class Session:
+    plugin: PluginProcess
+    emu: GigaChatEmulator
+    https: GigaChatEmulator
+    mtls: GigaChatEmulator
+    ca: trustme.CA
+    client_ca: trustme.CA
+    replies: dict[str, PluginReply] = field(default_factory=dict)
+    canaries: dict[str, bytes] = field(default_factory=dict)
+    dirs: dict[str, Path] = field(default_factory=dict)
+    before: dict[str, dict[str, tuple]] = field(default_factory=dict)
+    after: dict[str, dict[str, tuple]] = field(default_factory=dict)
+    started: float = 0.0
+    sent: list[object] = field(default_factory=list)  # chat and embedding request bodies GigaChat received
+    uploads: dict[str, UploadedFile] = field(default_factory=dict)
+    deleted: list[str] = field(default_factory=list)
+
+    def creds(self, **overrides: str) -> dict[str, str]:
+        return credentials_for(self.emu, api_key=KEY) | overrides
+
+    def settle(self) -> None:
+        """Keep what GigaChat received, then clear every emulator so no fault or script outlives its scenario."""
+        for emu in (self.emu, self.https, self.mtls):
+            self.sent += [*emu.chat_requests, *emu.embedding_requests]
+            self.uploads |= emu.files
+            self.deleted += emu.deleted_files
+            emu.reset()
+
+
+def ask(s: Session, creds: dict[str, str], stream: bool = True, tools: list[dict] | None = None) -> PluginReply:
+    parts: list[dict] = [m.text_part(PROMPT)]
+    if FILES_FEATURE:
+        parts.append(m.document_part(base64_data=base64.b64encode(FILE).decode(), mime_type="text/plain",
+                                     filename="report.txt"))  # fmt: skip
+    return s.plugin.request(m.invoke_llm(PROVIDER, MODEL, creds, [m.user(parts)], tools=tools, stream=stream))
+
+
+def ask_text(s: Session, creds: dict[str, str], stream: bool = True) -> PluginReply:
+    return s.plugin.request(m.invoke_llm(PROVIDER, MODEL, creds, [m.user(PROMPT)], stream=stream))
+
+
+def answered(s: Session, reply: Reply, creds: dict[str, str] | None = None, stream: bool = True) -> PluginReply:
+    s.emu.script(reply)
+    return ask(s, creds or s.creds(), stream)
+
+
+def faulted(s: Session, fault: Fault, path: str = "/chat/completions", times: int = 1, stream: bool = True):
+    s.emu.inject(fault, path, times)
+    return ask_text(s, s.creds(), stream)
+
+
+def validation(s: Session, creds: dict[str, str]) -> PluginReply:
+    return s.plugin.request(m.validate_provider_credentials(PROVIDER, creds))
+
+
+def user_password(s: Session, password: str) -> dict[str, str]:
+    return {"auth_method": "user_password", "username": "canary-user", "password": password, "base_url": s.emu.base_url}
+
+
+LOOKUP = m.tool_def(
+    "lookup_record", "Finds a patient record", {"type": "object", "properties": {"query": {"type": "string"}}}
+)
+MALFORMED_USAGE = {"prompt_tokens": ANSWER, "completion_tokens": 1, "total_tokens": 2}
+SCENARIOS: list[Scenario] = []
+
+
+def scenario(error: str | None = None, *keeps: str) -> Callable[[Callable[[Session], PluginReply]], None]:
+    """Register a scenario of the session: its expected error type and what its message must keep."""
+
+    def register(run: Callable[[Session], PluginReply]) -> None:
+        SCENARIOS.append(Scenario(run.__name__.replace("_", "-"), run, error, keeps))
+
+    return register
+
+
+@scenario()
+def validate(s: Session) -> PluginReply:
+    return validation(s, s.creds())
+
+
+@scenario()
+def chat_stream(s: Session) -> PluginReply:
+    return answered(s, Reply(text=[ANSWER[:20], ANSWER[20:]]))
+
+
+@scenario()
+def chat_blocking(s: Session) -> PluginReply:
+    return answered(s, Reply(text=ANSWER), stream=False)
+
+
+@scenario()
+def tools(s: Session) -> PluginReply:
+    s.emu.script(Reply(function_call=("lookup_record", {"query": ANSWER})))
+    return ask(s, s.creds(), tools=[LOOKUP])
+
+
+@scenario()
+def embeddings(s: Session) -> PluginReply:
+    texts = [PROMPT, FILE.decode()]
+    return s.plugin.request(m.invoke_embedding(PROVIDER, "EmbeddingsGigaR", s.creds(), texts, input_type="query"))
+
+
+@scenario()
+def ca_certificate(s: Session) -> PluginReply:
+    s.https.script(Reply(text=ANSWER))
+    return ask(s, credentials_for(s.https, ca_certificate=s.ca.cert_pem.bytes().decode()))
+
+
+@scenario()
+def username_and_password(s: Session) -> PluginReply:
+    return answered(s, Reply(text=ANSWER), user_password(s, PASSWORD))
+
+
+@scenario()
+def mutual_tls(s: Session) -> PluginReply:
+    leaf = s.client_ca.issue_cert("canary-client@example.test")
+    s.canaries["client key"] = leaf.private_key_pem.bytes().splitlines()[1]  # found wrapped or joined
+    creds = {
+        "auth_method": "client_certificate",
+        "client_certificate": leaf.cert_chain_pems[0].bytes().decode(),
+        "client_key": leaf.private_key_pem.bytes().decode(),
+        "ca_certificate": s.ca.cert_pem.bytes().decode(),
+        "base_url": s.mtls.base_url,
+    }
+    s.mtls.script(Reply(text=ANSWER))
+    return ask(s, creds)
+
+
+@scenario("CredentialsValidateFailedError", "code 6")
+def wrong_key(s: Session) -> PluginReply:
+    return validation(s, s.creds(api_key=WRONG_KEY))
+
+
+@scenario("CredentialsValidateFailedError", "401: Unauthorized")
+def wrong_password(s: Session) -> PluginReply:
+    return validation(s, user_password(s, WRONG_PASSWORD))
+
+
+@scenario("InvokeServerUnavailableError", "500", ECHOED)
+def server_error_echoing_the_prompt(s: Session) -> PluginReply:
+    return faulted(s, Fault.echo_prompt(500), times=3)  # every attempt of the retry layer
+
+
+@scenario("InvokeBadRequestError", "422", ECHOED)
+def unprocessable_quoting_the_prompt(s: Session) -> PluginReply:
+    return faulted(s, Fault.status(422, {"status": 422, "message": f"Invalid message content: {PROMPT}"}))
+
+
+@scenario("InvokeBadRequestError", "422", "Requested model does not support functions")
+def unprocessable_with_gigachats_own_message(s: Session) -> PluginReply:
+    body = {"status": 422, "message": "Requested model does not support functions"}
+    return faulted(s, Fault.status(422, body), stream=False)
+
+
+@scenario("InvokeAuthorizationError", "401: Unauthorized")
+def unauthorized_after_a_fresh_token(s: Session) -> PluginReply:
+    return faulted(s, Fault.status(401), times=2)  # the SDK renews the token once, then gives up
+
+
+@scenario("InvokeAuthorizationError", "401: Token has expired", "'Access token'")
+def expired_access_token(s: Session) -> PluginReply:
+    token = s.emu.issue_access_token()
+    s.canaries["access token"] = token[:40].encode()
+    creds = {"auth_method": "access_token", "access_token": token, "base_url": s.emu.base_url}
+    s.emu.script(Reply(text=ANSWER))
+    assert ask_text(s, creds).error is None
+    s.emu.expire_tokens()
+    return ask_text(s, creds)
+
+
+@scenario("InvokeConnectionError", "TLS", "'CA certificate'")
+def tls_failure(s: Session) -> PluginReply:
+    return ask_text(s, credentials_for(s.https))
+
+
+@scenario("InvokeServerUnavailableError", "could not read")
+def malformed_stream_event(s: Session) -> PluginReply:
+    return answered(s, Reply(text=[ANSWER], usage=MALFORMED_USAGE))  # pydantic quotes the invalid value
+
+
+@scenario("InvokeServerUnavailableError", "could not read")
+def malformed_blocking_answer(s: Session) -> PluginReply:
+    return answered(s, Reply(text=ANSWER, usage=MALFORMED_USAGE), stream=False)
+
+
+@scenario("InvokeServerUnavailableError")
+def unparseable_stream_line(s: Session) -> PluginReply:
+    s.emu.inject(Fault.malformed_event(after_chunks=1))
+    return answered(s, Reply(text=[ANSWER, ANSWER]))
+
+
+@scenario("InvokeConnectionError")
+def stream_cut_after_the_answer(s: Session) -> PluginReply:
+    s.emu.inject(Fault.cut_stream(after_chunks=1))
+    return answered(s, Reply(text=[ANSWER, ANSWER]))
+
+
+@scenario("InvokeBadRequestError", "422", ECHOED)
+def embeddings_error_quoting_the_text(s: Session) -> PluginReply:
+    s.emu.inject(Fault.status(422, {"status": 422, "message": f"Input too long: {PROMPT}"}), "/embeddings")
+    return s.plugin.request(m.invoke_embedding(PROVIDER, "Embeddings", s.creds(), [PROMPT]))
+
+
+def snapshot(root: Path) -> dict[str, tuple]:
+    """Every path under root: (kind, size, mtime, sha256) — a changed, added or removed entry shows."""
+    entries: dict[str, tuple] = {}
+    for path in sorted(root.rglob("*")):
+        stat = path.lstat()
+        if path.is_file() and not path.is_symlink():
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            entries[str(path.relative_to(root))] = ("file", stat.st_size, stat.st_mtime_ns, digest)
+        else:
+            entries[str(path.relative_to(root))] = ("other", stat.st_mode)
+    return entries
+
+
+@pytest.fixture(scope="module")
+def session(packaged_plugin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
+    base = tmp_path_factory.mktemp("privacy")
+    dirs = {"plugin folder": base / "plugin", "HOME": base / "home", "TMPDIR": base / "tmp"}
+    shutil.copytree(packaged_plugin, dirs["plugin folder"], ignore=shutil.ignore_patterns("__pycache__"))
+    dirs["HOME"].mkdir()
+    dirs["TMPDIR"].mkdir()
+    # As the daemon runs it: no GIGACHAT_* variables, and Python free to cache bytecode.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIGACHAT_") and k != "PYTHONDONTWRITEBYTECODE"}
+    tmp = str(dirs["TMPDIR"])
+    env |= {"HOME": str(dirs["HOME"]), "TMPDIR": tmp, "TMP": tmp, "TEMP": tmp}
+    ca, client_ca = trustme.CA(), trustme.CA()
+    with (
+        GigaChatEmulator() as emu,
+        GigaChatEmulator(ssl_context=tls_contexts(ca)[0]) as https,
+        GigaChatEmulator(ssl_context=tls_contexts(ca)[0], client_ca_pem=client_ca.cert_pem.bytes()) as mtls,
+    ):
+        emu.add_account(CLIENT_ID, CLIENT_SECRET, "GIGACHAT_API_PERS")
+        emu.add_user("canary-user", PASSWORD)
+        before = {name: snapshot(path) for name, path in dirs.items()}
+        started = time.time()
+        with PluginProcess(dirs["plugin folder"], python=sys.executable, env=env) as plugin:
+            plugin.wait_ready(60)
+            s = Session(plugin, emu, https, mtls, ca, client_ca, dirs=dirs, before=before, started=started)
+            s.canaries["CA certificate"] = ca.cert_pem.bytes().splitlines()[1]  # never written to disk either
+            for scenario in SCENARIOS:
+                s.replies[scenario.name] = scenario.run(s)
+                s.settle()
+        s.after = {name: snapshot(path) for name, path in dirs.items()}
+        yield s
+
+
+def canaries(s: Session) -> dict[str, bytes]:
+    found = {
+        "authorization key": KEY.encode(),
+        "client secret": CLIENT_SECRET.encode(),
+        "wrong key": WRONG_KEY.encode(),
+        "wrong secret": WRONG_SECRET.encode(),
+        "password": PASSWORD.encode(),
+        "wrong password": WRONG_PASSWORD.encode(),
+        "prompt": PROMPT.split(":")[0].encode(),
+        "answer": ANSWER.split(":")[0].encode(),
+        "file": FILE.split(b":")[0],
+        "file as base64": base64.b64encode(FILE),
+        **s.canaries,
+    }
+    return {name: value for name, value in found.items() if value}
+
+
+def leaks(text: str | bytes, s: Session, allowed: tuple[str, ...] = ()) -> list[str]:
+    """The canaries found in text (each canary is ASCII, so JSON escaping cannot hide it)."""
+    data = text.encode() if isinstance(text, str) else text
+    return [name for name, value in canaries(s).items() if name not in allowed and value in data]
+
+
+# ---- the canaries did travel, so their absence means something ----------------------------------------------------
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[sc.name for sc in SCENARIOS])
+def test_each_scenario_ends_as_specified(session, scenario):
+    reply = session.replies[scenario.name]
+    if scenario.error is None:
+        assert reply.error is None, reply.error
+    else:
+        assert reply.error is not None and reply.error["error_type"] == scenario.error, reply.error
+        for words in scenario.keeps:
+            assert words in reply.error["message"]
+
+
+def test_the_canaries_reached_gigachat_and_the_answers_reached_dify(session):
+    sent = json.dumps(session.sent, ensure_ascii=False)
+    assert PROMPT in sent
+    assert "canary-user" not in sent
+    assert ANSWER in session.replies["chat-stream"].text
+    assert ANSWER in session.replies["tools"].tool_calls[0]["function"]["arguments"]
+
+
+def test_uploaded_file_canaries_were_sent_and_deleted(session):
+    if not FILES_FEATURE:
+        pytest.skip(NO_FILES)
+    assert session.uploads and all(f.data == FILE for f in session.uploads.values())
+    assert set(session.uploads) == set(session.deleted)
+
+
+# ---- nothing leaks ----------------------------------------------------------------------------------------------
+
+
+def test_no_error_message_or_traceback_sent_to_the_daemon_holds_a_canary(session):
+    for name, reply in session.replies.items():
+        if reply.error is not None:
+            assert leaks(json.dumps(reply.error, ensure_ascii=False), session) == [], name
+
+
+def test_only_answers_carry_the_answer_canary_to_the_daemon(session):
+    """What else the plugin writes to the daemon holds no canary. A validation result hands the daemon back the
+    credentials it sent (dify_plugin's ValidateCredentialsResult), so that field is left out of the check."""
+    for line in filter(None, session.plugin.stdout_raw_lines):  # each message is followed by an empty line
+        event = json.loads(line)
+        is_answer = event.get("event") == "session" and event["data"]["type"] == "stream"
+        if is_answer and isinstance(event["data"]["data"], dict):
+            event["data"]["data"].pop("credentials", None)
+        text = json.dumps(event, ensure_ascii=False)
+        assert leaks(text, session, allowed=("answer",) if is_answer else ()) == [], line[:200]
+
+
+def test_stderr_holds_no_canary(session):
+    assert leaks(session.plugin.stderr_text(), session) == []
+
+
+def test_log_events_hold_no_canary(session):
+    assert leaks(json.dumps(session.plugin.logs, ensure_ascii=False), session) == []
+    assert leaks(json.dumps(session.plugin.envelope_errors, ensure_ascii=False), session) == []
+
+
+def files_changed_since(root: Path, started: float) -> Iterator[Path]:
+    for directory, _, names in os.walk(root, onerror=lambda _: None):
+        for name in names:
+            path = Path(directory, name)
+            try:
+                if path.is_file() and not path.is_symlink() and path.stat().st_mtime >= started:
+                    yield path
+            except OSError:
+                continue
+
+
+def test_no_file_anywhere_the_plugin_could_write_holds_a_canary(session):
+    roots = [*session.dirs.values(), Path(tempfile.gettempdir()), Path("/dev/shm")]
+    for root in (r for r in roots if r.is_dir()):
+        for path in files_changed_since(root, session.started):
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            assert leaks(data, session) == [], path
+
+
+def without_bytecode(entries: dict[str, tuple], root: Path) -> dict[str, tuple]:
+    """Python's own bytecode cache of the plugin's modules (compiled code, never data) is the one thing set aside."""
+    kept = {}
+    for name, entry in entries.items():
+        path = Path(name)
+        if path.name == "__pycache__" or path.parent.name == "__pycache__":
+            source = path.parent.parent / (path.name.split(".")[0] + ".py")
+            assert path.name == "__pycache__" or (path.suffix == ".pyc" and (root / source).is_file()), name
+            continue
+        kept[name] = entry
+    return kept
+
+
+@pytest.mark.parametrize("where", ["HOME", "TMPDIR"])
+def test_the_session_leaves_home_and_the_temp_dir_empty(session, where):
+    assert session.before[where] == {}
+    assert session.after[where] == {}
+
+
+def test_the_session_leaves_the_plugin_folder_unchanged(session):
+    root = session.dirs["plugin folder"]
+    after = without_bytecode(session.after["plugin folder"], root)
+    assert after == without_bytecode(session.before["plugin folder"], root)
+    assert "main.py" in after
