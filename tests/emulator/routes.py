@@ -47,6 +47,8 @@ class RecordedRequest:
     query: str = ""
     client_cert: bool = False  # a verified mTLS client certificate was presented
     peer: str = ""  # "ip:port" of the client socket: distinct values = distinct connections
+    # time.perf_counter() just before each SSE event was written (streams only): benchmarks measure pass-through
+    sent: list[float] = field(default_factory=list)
 
 
 @dataclass

@@ -320,7 +320,7 @@ class _Handler(BaseHTTPRequestHandler):
             resp = routes.dispatch(emu, req, fault)
             resp.headers.update(self._trace_headers(req))
             if resp.events is not None:
-                self._send_stream(resp, fault)
+                self._send_stream(resp, fault, req)
             elif fault is not None and fault.kind == "malformed_event" and resp.status == 200:
                 self._send(Response(payload=b"{not json", headers=resp.headers))
             else:
@@ -382,7 +382,7 @@ class _Handler(BaseHTTPRequestHandler):
         # One write per event: the wfile is unbuffered, so each event leaves immediately as its own chunk.
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
-    def _send_stream(self, resp: Response, fault: Fault | None) -> None:
+    def _send_stream(self, resp: Response, fault: Fault | None, req: RecordedRequest) -> None:
         emu = self.emulator
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
@@ -407,5 +407,6 @@ class _Handler(BaseHTTPRequestHandler):
                     emu._wait(fault.seconds)
             if index > 0:
                 emu._wait(emu.chunk_delay)
+            req.sent.append(time.perf_counter())
             self._write_chunk(frame)
         self._write_chunk(b"")

@@ -1,0 +1,81 @@
+"""Figure 6 of `make bench`: cold start and idle memory of the packaged plugin against a plugin that does nothing.
+
+The baseline is the harness tests' throwaway `miniecho` plugin (tests/unit/test_harness.py), whose main.py also
+imports `gigachat`: the same dependencies loaded, none of our code. Both are compiled as the daemon compiles an
+installed plugin, and started alternately so that both see the same machine.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from tests.harness import PluginProcess
+from tests.unit import test_harness as miniecho
+from tools.bench_rig import Row, Stat, compile_like_daemon
+
+STARTUP_TARGET = 1.2  # within 20% of the minimal plugin
+IDLE_SETTLE = 0.5  # seconds after the first heartbeat before reading VmRSS: startup garbage is gone by then
+
+
+def minimal_plugin(folder: Path) -> Path:
+    root = folder / "miniecho"
+    root.mkdir(parents=True, exist_ok=True)
+    files = dict(miniecho.FILES)
+    files["main.py"] = "import gigachat  # noqa: F401  (same dependencies as the real plugin)\n" + files["main.py"]
+    miniecho.write_plugin(root, files)
+    compile_like_daemon(root)
+    return root
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS in /proc: Linux only")
+
+
+def cold_start(plugin_dir: Path) -> tuple[float, int]:
+    """(seconds from spawning `python -m main` to the first heartbeat read, VmRSS when idle)."""
+    started = time.perf_counter()
+    with PluginProcess(plugin_dir, python=sys.executable) as process:
+        process.wait_ready(60)
+        ready = process.heartbeats[0] - started
+        time.sleep(IDLE_SETTLE)
+        return ready, rss_bytes(process.pid)
+
+
+def startup(plugin_dir: Path, scratch: Path, runs: int, warm_starts: bool = True) -> list[Row]:
+    baseline_dir = minimal_plugin(scratch)
+    if warm_starts:  # the first start after install also reads the files from disk, for either plugin
+        cold_start(plugin_dir)
+        cold_start(baseline_dir)
+    ours, theirs = [], []
+    for _ in range(runs):
+        ours.append(cold_start(plugin_dir))
+        theirs.append(cold_start(baseline_dir))
+    time_ratio = Stat.of([a[0] / b[0] for a, b in zip(ours, theirs, strict=True)])
+    rss_ratio = Stat.of([a[1] / b[1] for a, b in zip(ours, theirs, strict=True)])
+    mib = 1 / 2**20
+    return [
+        Row(
+            "6",
+            "Cold start: spawn → first heartbeat",
+            Stat.of([t for t, _ in ours]).fmt("s"),
+            f"{Stat.of([t for t, _ in theirs]).fmt('s')} (minimal plugin)",
+            f"{time_ratio.fmt('×')}",
+            "≤ 1.2×",
+            time_ratio.median <= STARTUP_TARGET,
+        ),
+        Row(
+            "6",
+            "Resident memory when idle (VmRSS)",
+            Stat.of([r for _, r in ours]).fmt("MiB", mib, 1),
+            f"{Stat.of([r for _, r in theirs]).fmt('MiB', mib, 1)} (minimal plugin)",
+            f"{rss_ratio.fmt('×')}",
+            "≤ 1.2×",
+            rss_ratio.median <= STARTUP_TARGET,
+        ),
+    ]
