@@ -1,4 +1,4 @@
-"""Pure helpers for embeddings: split long texts, plan requests within GigaChat's limits, merge vectors."""
+"""Pure helpers for embeddings: count conservatively, split long texts, plan requests, merge vectors."""
 
 from __future__ import annotations
 
@@ -6,13 +6,23 @@ import math
 import re
 from collections.abc import Callable, Sequence
 
+from ..common.tokens import estimate_tokens
+
 # Sentence ends, then line breaks, then spaces: the most natural boundary that fits wins.
 _BOUNDARIES = (re.compile(r"(?<=[.!?…])\s+"), re.compile(r"\n+"), re.compile(r"\s+"))
+# No tokenizer we know of packs more than about four characters into a token on average (Sber documents 3-4), so
+# a text is never counted below that, whatever the character-class estimate says about it.
+_MAX_CHARS_PER_TOKEN = 4
 
 
-def split_text(text: str, max_tokens: int, count: Callable[[str], int]) -> list[str]:
+def budget_tokens(text: str) -> int:
+    """A token count that errs high: what a text is assumed to cost when it must fit a context."""
+    return max(estimate_tokens(text), math.ceil(len(text) / _MAX_CHARS_PER_TOKEN))
+
+
+def split_text(text: str, max_tokens: int, count: Callable[[str], int] = budget_tokens) -> list[str]:
     """Split text into parts of at most max_tokens (by `count`), at the most natural boundary available."""
-    if count(text) <= max_tokens:
+    if len(text) <= 1 or count(text) <= max_tokens:
         return [text]
     for boundary in _BOUNDARIES:
         pieces = [p for p in boundary.split(text) if p]
@@ -20,7 +30,7 @@ def split_text(text: str, max_tokens: int, count: Callable[[str], int]) -> list[
             return _pack(pieces, max_tokens, count, boundary)
     # One unbroken run of characters (a hash, a base64 blob): cut it by length.
     size = max(1, len(text) * max_tokens // max(count(text), 1))
-    return [text[i : i + size] for i in range(0, len(text), size)]
+    return [part for i in range(0, len(text), size) for part in split_text(text[i : i + size], max_tokens, count)]
 
 
 def _pack(pieces: list[str], max_tokens: int, count: Callable[[str], int], boundary: re.Pattern) -> list[str]:
@@ -44,31 +54,71 @@ def _pack(pieces: list[str], max_tokens: int, count: Callable[[str], int], bound
     return parts
 
 
-def plan_batches(sizes: Sequence[int], max_items: int, max_tokens: int) -> list[list[int]]:
-    """Group item indexes, in order, into batches of at most max_items items and max_tokens estimated tokens."""
+def plan_batches(
+    sizes: Sequence[int], max_items: int, max_tokens: int, spread: int = 1, min_items: int = 1
+) -> list[list[int]]:
+    """Group item indexes, in order, into requests of at most max_items items and max_tokens tokens.
+
+    The items are also spread over up to `spread` requests of at least `min_items` items each, so that a call
+    with a few dozen texts still runs as several concurrent requests instead of one long one.
+    """
+    if not sizes:
+        return []
+    wanted = max(1, min(spread, len(sizes) // max(min_items, 1)))
+    per_request = max(1, min(max_items, math.ceil(len(sizes) / wanted)))
     batches: list[list[int]] = []
     current: list[int] = []
     tokens = 0
     for index, size in enumerate(sizes):
-        if current and (len(current) >= max_items or tokens + size > max_tokens):
+        if current and (len(current) >= per_request or tokens + size > max_tokens):
             batches.append(current)
             current, tokens = [], 0
         current.append(index)
         tokens += size
-    if current:
-        batches.append(current)
+    batches.append(current)
     return batches
 
 
 def merge_vectors(vectors: Sequence[Sequence[float]], weights: Sequence[float]) -> list[float]:
-    """Weighted average of the parts' vectors, L2-normalized: one vector for a text embedded in parts."""
+    """One unit-length vector for a text embedded in parts: the weighted mean of the parts' directions.
+
+    Each part is normalized before averaging, because GigaChat's vectors are not unit-length and a part's norm
+    says nothing about how much of the text it carries; its weight (its token count) does.
+    """
     if len(vectors) == 1:
         return normalize(vectors[0])
-    total = sum(weights) or 1.0
-    merged = [sum(v[i] * w for v, w in zip(vectors, weights, strict=True)) / total for i in range(len(vectors[0]))]
+    total = sum(weights)
+    shares = [w / total for w in weights] if total > 0 else [1 / len(vectors)] * len(vectors)
+    merged = [0.0] * len(vectors[0])
+    for vector, share in zip(vectors, shares, strict=True):
+        scale = share / (math.hypot(*vector) or 1.0)
+        merged = [m + x * scale for m, x in zip(merged, vector, strict=True)]
     return normalize(merged)
 
 
 def normalize(vector: Sequence[float]) -> list[float]:
-    norm = math.sqrt(sum(x * x for x in vector))
-    return [x / norm for x in vector] if norm else list(vector)
+    """The vector scaled to length 1 (a zero vector is returned as it is)."""
+    norm = math.hypot(*vector)
+    if not norm:
+        return list(vector)
+    scale = 1.0 / norm
+    return [x * scale for x in vector]
+
+
+# The reply to Dify is one stdout line, and the daemon reads at most 5 MiB of a line (dify-plugin-contract.md
+# section 1.4). Dify's calls (max_chunks texts) fit with full precision; a bigger call is answered with vectors
+# rounded to ROUNDED_DECIMALS places rather than with a line the daemon cannot read.
+REPLY_BUDGET_BYTES = int(4.5 * 1024 * 1024)
+FULL_FLOAT_BYTES = 24  # "-1.2345678901234567e-05,"
+ROUNDED_FLOAT_BYTES = 12  # "-0.12345678,"
+ROUNDED_DECIMALS = 8  # an error of at most 5e-9 per component, below what float32 vector stores keep
+
+
+def fit_reply(vectors: list[list[float]]) -> list[list[float]] | None:
+    """The vectors as they can be sent in one reply: as they are, rounded, or None when even that is too big."""
+    floats = sum(len(vector) for vector in vectors)
+    if floats * FULL_FLOAT_BYTES <= REPLY_BUDGET_BYTES:
+        return vectors
+    if floats * ROUNDED_FLOAT_BYTES <= REPLY_BUDGET_BYTES:
+        return [[round(x, ROUNDED_DECIMALS) for x in vector] for vector in vectors]
+    return None
