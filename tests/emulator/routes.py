@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import random
@@ -179,24 +180,33 @@ def chat(emu: GigaChatEmulator, req: RecordedRequest, fault: Fault | None) -> Re
     return Response(payload=completion_body(gen, with_finish_reason=with_finish))
 
 
-def _vector(model: str, text: str) -> list[float]:
-    seed = int.from_bytes(hashlib.sha256(f"{model}\x00{text}".encode()).digest()[:8], "big")
-    rng = random.Random(seed)
-    return [round(rng.uniform(-1.0, 1.0), 6) for _ in range(EMBEDDING_DIMENSIONS[model])]
+@functools.cache
+def _base_vector(model: str) -> tuple[str, ...]:
+    """The model's base vector, as JSON number texts."""
+    rng = random.Random(model)
+    return tuple(repr(round(rng.uniform(-1.0, 1.0), 6)) for _ in range(EMBEDDING_DIMENSIONS[model]))
+
+
+def _vector_json(model: str, text: str) -> str:
+    """A deterministic, unnormalised vector per (model, text), as JSON: the model's base vector rotated by a hash of
+    the text, its first value replaced by another part of the hash. Built from cached number texts, because
+    benchmarks embed thousands of texts and the emulator's CPU time must not be what they measure."""
+    digest = hashlib.sha256(f"{model}\x00{text}".encode()).digest()
+    base = _base_vector(model)
+    shift = int.from_bytes(digest[:4], "big") % len(base)
+    first = repr(round(int.from_bytes(digest[4:12], "big") / 2**64 * 2 - 1, 6))
+    return "[" + ",".join((first, *base[shift + 1 :], *base[:shift])) + "]"
 
 
 def embeddings(emu: GigaChatEmulator, req: RecordedRequest) -> Response:
     model, inputs = validate_embeddings(req.json, emu.embedding_limits)
-    data = [
-        {
-            "object": "embedding",
-            "index": i,
-            "embedding": _vector(model, text),
-            "usage": {"prompt_tokens": count_tokens(text)},
-        }
+    items = [
+        f'{{"object":"embedding","index":{i},"embedding":{_vector_json(model, text)},'
+        f'"usage":{{"prompt_tokens":{count_tokens(text)}}}}}'
         for i, text in enumerate(inputs)
     ]
-    return Response(payload={"object": "list", "model": model, "data": data})
+    body = f'{{"object":"list","model":{json.dumps(model)},"data":[{",".join(items)}]}}'
+    return Response(payload=body.encode())
 
 
 def tokens_count(req: RecordedRequest) -> Response:
