@@ -1,8 +1,12 @@
 """The plugin's one retry layer (the SDK's own is switched off in client.py).
 
-Retried: 429 (honouring Retry-After), 5xx, and connection failures before any answer arrived. Not retried: a read
-timeout (GigaChat may still be generating and would bill twice), and anything after a stream's first chunk reached
-the caller (a retried stream would repeat text the user already saw).
+Retried: 429 and 5xx (honouring Retry-After on both), and connection failures before any answer arrived. Not
+retried: a read timeout (GigaChat may still be generating and would bill twice), and anything after a stream's first
+chunk reached the caller (a retried stream would repeat text the user already saw).
+
+The wait before a retry is the server's Retry-After when it sends one (RFC 9110 defines it for 429 and 503: the
+server knows best when it will take requests again), else an exponential backoff with jitter. A Retry-After longer
+than `max_retry_after` is not waited for: the caller gets the typed error at once.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import httpx
-from gigachat.exceptions import RateLimitError, ResponseError
+from gigachat.exceptions import ResponseError
 
 T = TypeVar("T")
 
@@ -24,7 +28,7 @@ class RetryPolicy:
     attempts: int = 3
     base_delay: float = 0.5
     max_delay: float = 8.0
-    # A Retry-After longer than this is not waited for: the caller gets InvokeRateLimitError at once.
+    # A longer Retry-After is not waited for: the caller gets the typed error (rate limit, unavailable) at once.
     max_retry_after: float = 20.0
 
 
@@ -41,9 +45,21 @@ def delay_before_retry(error: BaseException, attempt: int, policy: RetryPolicy) 
     """Seconds to wait before the next attempt, or None when the error should be raised now."""
     if attempt + 1 >= policy.attempts or not is_retryable(error):
         return None
-    if isinstance(error, RateLimitError) and error.retry_after > 0:
-        return error.retry_after if error.retry_after <= policy.max_retry_after else None
+    wait = retry_after(error)
+    if wait is not None:
+        return wait if wait <= policy.max_retry_after else None
     return min(policy.base_delay * 2**attempt, policy.max_delay) * random.uniform(0.5, 1.0)
+
+
+def retry_after(error: BaseException) -> float | None:
+    """The seconds a 429 or 5xx answer asks the client to wait (numeric Retry-After > 0), or None."""
+    if not isinstance(error, ResponseError) or error.headers is None:
+        return None
+    try:
+        seconds = float(error.headers.get("retry-after") or "")
+    except ValueError:
+        return None
+    return seconds if 0 < seconds < float("inf") else None
 
 
 def call_with_retries(call: Callable[[], T], policy: RetryPolicy = DEFAULT_POLICY) -> T:

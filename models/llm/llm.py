@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 
 from dify_plugin.entities.model import AIModelEntity, ModelType
 from dify_plugin.entities.model.llm import LLMResult, LLMResultChunk
 from dify_plugin.entities.model.message import PromptMessage, PromptMessageTool
-from dify_plugin.errors.model import InvokeError
+from dify_plugin.errors.model import InvokeBadRequestError, InvokeError
 from dify_plugin.interfaces.model.large_language_model import LargeLanguageModel
 
 from ..common.catalog import customizable_schema
-from ..common.errors import invoke_error
+from ..common.errors import PREFIX, invoke_error
 from ..common.settings import parse_credentials
 from ..common.tokens import estimate_prompt_tokens, estimate_tokens
 from ..common.validation import validate_connection
@@ -55,6 +56,17 @@ class GigaChatLargeLanguageModel(LargeLanguageModel):
 
     def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity | None:
         return customizable_schema(self.predefined_models(), model, credentials, ModelType.LLM)
+
+    def _validate_and_filter_model_parameters(self, model: str, model_parameters: dict, credentials: dict) -> dict:
+        """dify_plugin's check of the YAML parameter rules, its plain ValueError (an "internal error" in Dify)
+        raised as a bad request; its sentences name the parameter and the rule, never the value."""
+        for name, value in model_parameters.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise InvokeBadRequestError(PREFIX + f"model parameter {name[:64]} must be a finite number.")
+        try:
+            return super()._validate_and_filter_model_parameters(model, model_parameters, credentials)
+        except ValueError as error:
+            raise InvokeBadRequestError(PREFIX + str(error)) from None
 
     @property
     def _invoke_error_mapping(self) -> dict[type[InvokeError], list[type[Exception]]]:

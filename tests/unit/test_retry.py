@@ -138,6 +138,28 @@ def test_a_retry_after_longer_than_the_limit_is_not_waited_for(header: str) -> N
     assert delay_before_retry(status_error(429, header), 0, DEFAULT_POLICY) is None
 
 
+@pytest.mark.parametrize(("status", "header", "delay"), [(503, "0.05", 0.05), (502, "2", 2.0), (500, "20", 20.0)])
+def test_a_server_error_with_retry_after_waits_as_long_as_it_says(status: int, header: str, delay: float) -> None:
+    assert delay_before_retry(status_error(status, header), 0, DEFAULT_POLICY) == delay
+
+
+@pytest.mark.parametrize("header", ["21", "3600"])
+def test_a_server_error_asking_for_a_longer_wait_than_the_limit_is_not_retried(header: str) -> None:
+    assert delay_before_retry(status_error(503, header), 0, DEFAULT_POLICY) is None
+
+
+@pytest.mark.parametrize("header", ["inf", "nan", "soon", "0", "-5"])
+def test_a_server_error_with_an_unusable_retry_after_backs_off_exponentially(header: str) -> None:
+    delay = delay_before_retry(status_error(503, header), 0, DEFAULT_POLICY)
+    assert delay is not None
+    assert 0.25 <= delay <= 0.5
+
+
+@pytest.mark.parametrize("header", ["-1", "Wed, 21 Oct 2015 07:28:00 GMT"])
+def test_a_client_error_is_never_retried_whatever_its_retry_after(header: str) -> None:
+    assert delay_before_retry(status_error(400, header), 0, DEFAULT_POLICY) is None
+
+
 @pytest.mark.parametrize("header", [None, "soon", "0"])
 def test_a_rate_limit_without_a_usable_retry_after_backs_off_exponentially(header: str | None) -> None:
     delay = delay_before_retry(status_error(429, header), 1, DEFAULT_POLICY)
