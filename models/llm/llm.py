@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
-from dify_plugin.entities.model import AIModelEntity, ModelType
 from dify_plugin.entities.model.llm import LLMResult, LLMResultChunk
 from dify_plugin.entities.model.message import PromptMessage, PromptMessageTool
-from dify_plugin.errors.model import InvokeBadRequestError, InvokeError
+from dify_plugin.errors.model import InvokeBadRequestError
 from dify_plugin.interfaces.model.large_language_model import LargeLanguageModel
 
-from ..common.catalog import customizable_schema
 from ..common.errors import PREFIX, invoke_error
+from ..common.model_base import GigaChatModel
 from ..common.settings import parse_credentials
 from ..common.tokens import estimate_prompt_tokens, estimate_tokens
-from ..common.validation import validate_connection
 from . import chat
 from .conversation import to_turns
 from .tools import ToolNames, functions_for
 
 
-class GigaChatLargeLanguageModel(LargeLanguageModel):
+class GigaChatLargeLanguageModel(GigaChatModel, LargeLanguageModel):
     def _invoke(
         self,
         model: str,
@@ -51,12 +49,6 @@ class GigaChatLargeLanguageModel(LargeLanguageModel):
         tool_tokens = sum(estimate_tokens(str(spec)) for spec in functions_for(tools or (), ToolNames.of([])))
         return estimate_prompt_tokens(texts) + tool_tokens
 
-    def validate_credentials(self, model: str, credentials: Mapping) -> None:
-        validate_connection(credentials, model)
-
-    def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity | None:
-        return customizable_schema(self.predefined_models(), model, credentials, ModelType.LLM)
-
     def _validate_and_filter_model_parameters(self, model: str, model_parameters: dict, credentials: dict) -> dict:
         """dify_plugin's check of the YAML parameter rules, its plain ValueError (an "internal error" in Dify)
         raised as a bad request; its sentences name the parameter and the rule, never the value."""
@@ -67,16 +59,6 @@ class GigaChatLargeLanguageModel(LargeLanguageModel):
             return super()._validate_and_filter_model_parameters(model, model_parameters, credentials)
         except ValueError as error:
             raise InvokeBadRequestError(PREFIX + str(error)) from None
-
-    @property
-    def _invoke_error_mapping(self) -> dict[type[InvokeError], list[type[Exception]]]:
-        # Every failure is mapped where it happens (models/common/errors.py), with a message safe to show.
-        return {}
-
-    def _transform_invoke_error(self, error: Exception) -> InvokeError:
-        mapped = invoke_error(error)
-        # A fresh instance: dify_plugin raises the result `from` the original, which must not be the same object.
-        return type(mapped)(mapped.description)
 
 
 def _count_only(part: object) -> str:

@@ -21,20 +21,20 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import TypeVar
 
-from dify_plugin.entities.model import AIModelEntity, EmbeddingInputType, ModelPropertyKey, ModelType, PriceType
+from dify_plugin.entities.model import EmbeddingInputType, ModelPropertyKey, PriceType
 from dify_plugin.entities.model.text_embedding import EmbeddingUsage, TextEmbeddingResult
-from dify_plugin.errors.model import InvokeBadRequestError, InvokeError, InvokeServerUnavailableError
+from dify_plugin.errors.model import InvokeBadRequestError, InvokeServerUnavailableError
 from dify_plugin.interfaces.model.text_embedding_model import TextEmbeddingModel
 from gigachat import GigaChatSyncClient
 from gigachat.exceptions import ResponseError
 
-from ..common.catalog import FALLBACK_EMBEDDING_CONTEXT, customizable_schema, family_of
+from ..common.catalog import FALLBACK_EMBEDDING_CONTEXT, family_of
 from ..common.client import client_for
 from ..common.errors import invoke_error
+from ..common.model_base import GigaChatModel
 from ..common.retry import call_with_retries
 from ..common.settings import parse_credentials
 from ..common.tokens import estimate_tokens
-from ..common.validation import validate_connection
 from .batching import (
     REPLY_BUDGET_BYTES,
     ROUNDED_FLOAT_BYTES,
@@ -64,7 +64,7 @@ _CONTEXT_MARGIN = 0.8
 T = TypeVar("T")
 
 
-class GigaChatTextEmbeddingModel(TextEmbeddingModel):
+class GigaChatTextEmbeddingModel(GigaChatModel, TextEmbeddingModel):
     def _invoke(
         self,
         model: str,
@@ -101,20 +101,6 @@ class GigaChatTextEmbeddingModel(TextEmbeddingModel):
     def get_num_tokens(self, model: str, credentials: dict, texts: list[str]) -> list[int]:
         """Local and offline: Dify calls this to estimate indexing cost, so it must not spend a request."""
         return [estimate_tokens(text) for text in texts]
-
-    def validate_credentials(self, model: str, credentials: Mapping) -> None:
-        validate_connection(credentials, model)
-
-    def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity | None:
-        return customizable_schema(self.predefined_models(), model, credentials, ModelType.TEXT_EMBEDDING)
-
-    @property
-    def _invoke_error_mapping(self) -> dict[type[InvokeError], list[type[Exception]]]:
-        return {}
-
-    def _transform_invoke_error(self, error: Exception) -> InvokeError:
-        mapped = invoke_error(error)
-        return type(mapped)(mapped.description)
 
     def query_instruction(self, model: str, credentials: Mapping) -> str:
         """The prefix for search queries: the model's own field if set ("none" for no prefix), else its family's."""

@@ -1,0 +1,41 @@
+"""What the LLM and the embedding model share, written once: free credential validation, schemas for
+customizable models, and errors mapped where they happen."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from dify_plugin.entities.model import AIModelEntity
+from dify_plugin.errors.model import InvokeError
+
+from .catalog import customizable_schema
+from .errors import invoke_error
+from .validation import validate_connection
+
+if TYPE_CHECKING:
+    from dify_plugin.interfaces.model.ai_model import AIModel
+
+    _Base = AIModel
+else:
+    _Base = object
+
+
+class GigaChatModel(_Base):
+    """Mixed in before dify_plugin's model class: `class X(GigaChatModel, LargeLanguageModel)`."""
+
+    def validate_credentials(self, model: str, credentials: Mapping) -> None:
+        validate_connection(credentials, model)
+
+    def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity | None:
+        return customizable_schema(self.predefined_models(), model, credentials, self.model_type)
+
+    @property
+    def _invoke_error_mapping(self) -> dict[type[InvokeError], list[type[Exception]]]:
+        # Every failure is mapped where it happens (models/common/errors.py), with a message safe to show.
+        return {}
+
+    def _transform_invoke_error(self, error: Exception) -> InvokeError:
+        mapped = invoke_error(error)
+        # A fresh instance: dify_plugin raises the result `from` the original, which must not be the same object.
+        return type(mapped)(mapped.description)
