@@ -19,10 +19,12 @@ from dify_plugin.entities.model import (
     ParameterRule,
 )
 
-# The smallest context GigaChat has documented for a chat model (first-generation GigaChat, 8192 tokens; see
-# gigachat-api.md section 9): a safe assumption for an unknown id until the user enters the real size.
+# The smallest context GigaChat has documented for a chat model (first-generation GigaChat, 8192 tokens; see Sber's
+# 2024 models page, developers.sber.ru/docs/ru/gigachat/models): a safe assumption for an unknown id until the user
+# enters the real size.
 FALLBACK_LLM_CONTEXT = 8192
-# GigaChat's `Embeddings` model takes 512 tokens per input (gigachat-api.md section 4): the safe lower bound.
+# GigaChat's `Embeddings` model takes 512 tokens per input (shamspias/dify-gigachat-plugin README): the safe lower
+# bound.
 FALLBACK_EMBEDDING_CONTEXT = 512
 FALLBACK_EMBEDDING_MAX_CHUNKS = 16
 

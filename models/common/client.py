@@ -70,9 +70,10 @@ class ExplicitClient(GigaChatSyncClient):
     def _update_token(self) -> None:
         """The SDK's refresh, with the expiry time read in the unit the server used.
 
-        The SDK takes `/token`'s `exp` as milliseconds, but Sber documents it in seconds (gigachat-api.md section
-        1.2). Read as milliseconds, a seconds value lies in 1970, so the SDK would fetch a new token before every
-        request. The lock is the SDK's own (reentrant), so no request sees the token before it is corrected.
+        The SDK takes `/token`'s `exp` as milliseconds, but Sber documents it in seconds
+        (developers.sber.ru/docs/en/gigachat/api/authorization). Read as milliseconds, a seconds value lies in 1970,
+        so the SDK would fetch a new token before every request. The lock is the SDK's own (reentrant), so no request
+        sees the token before it is corrected.
         """
         with self._sync_token_lock:
             super()._update_token()

@@ -34,7 +34,8 @@ _MAX_SERVER_MESSAGE = 300
 _ECHO_WINDOW = 16
 _WITHHELD = "(GigaChat's message is withheld because it quotes the request)"
 
-# GigaChat's OAuth error codes (developers.sber.ru errors page, see gigachat-api.md section 1.2).
+# GigaChat's OAuth error codes (developers.sber.ru/docs/ru/gigachat/api/errors-description, as compiled in
+# tigusigalpa/gigachat-go README-en.md).
 _OAUTH_CODE_HINTS = {
     1: "the scope value is malformed",
     4: "the authorization key can't be decoded; paste the base64 'Authorization key' or client_id:client_secret",

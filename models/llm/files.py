@@ -2,8 +2,9 @@
 
 Pure rules only, no network and no disk; uploads.py does the downloading, uploading and deleting.
 
-GigaChat takes files only by id, as `attachments` of a user message (gigachat-api.md section 5). Its limits, applied
-here before anything is uploaded:
+GigaChat takes files only by id, as `attachments` of a user message (ai-forever/gigachat
+examples/vision/example_vision.ipynb). Its limits (developers.sber.ru/docs/ru/gigachat/api/reference/rest/post-file),
+applied here before anything is uploaded:
 - images: JPEG, PNG, TIFF or BMP, at most 15 MB each; documents: TXT, PDF, DOC, DOCX, EPUB, PPT or PPTX, at most
   40 MB each;
 - at most 2 images per message (gpt2giga's figure, "GigaChat can only handle 2 images per message"; an older Sber page

@@ -20,7 +20,7 @@ from .schema import SchemaError, normalize_schema
 
 PREFIX = "[gigachat] "
 # Names of GigaChat's built-in functions: a user's tool with one of these names would be shadowed by the built-in
-# (gpt2giga renames `web_search` for the same reason; see gigachat-api.md section 10 item 8).
+# (gpt2giga renames `web_search` for the same reason: ai-forever/gpt2giga src/gpt2giga/common/tools.py).
 RESERVED_NAMES = frozenset({"web_search", "text2image"})
 RENAMED_PREFIX = "user_"
 # The name of the function used to obtain structured output when GigaChat's response_format is not available.

@@ -105,9 +105,10 @@ def normalize(vector: Sequence[float]) -> list[float]:
     return [x * scale for x in vector]
 
 
-# The reply to Dify is one stdout line, and the daemon reads at most 5 MiB of a line (dify-plugin-contract.md
-# section 1.4). Dify's calls (max_chunks texts) fit with full precision; a bigger call is answered with vectors
-# rounded to ROUNDED_DECIMALS places rather than with a line the daemon cannot read.
+# The reply to Dify is one stdout line, and the daemon reads at most 5 MiB of a line (PLUGIN_RUNTIME_MAX_BUFFER_SIZE,
+# langgenius/dify-plugin-daemon internal/core/local_runtime/instance.go). Dify's calls (max_chunks texts) fit with
+# full precision; a bigger call is answered with vectors rounded to ROUNDED_DECIMALS places rather than with a line
+# the daemon cannot read.
 REPLY_BUDGET_BYTES = int(4.5 * 1024 * 1024)
 FULL_FLOAT_BYTES = 24  # "-1.2345678901234567e-05,"
 ROUNDED_FLOAT_BYTES = 12  # "-0.12345678,"

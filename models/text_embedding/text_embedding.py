@@ -47,14 +47,15 @@ from .batching import (
 
 PREFIX = "[gigachat] "
 # GigaChat's per-request limits are not published; langchain-gigachat batched at 90 texts per request
-# (gigachat-api.md section 4). The plugin stays below that, and halves a request GigaChat refuses as too large (413).
+# (ai-forever/langchain-gigachat libs/gigachat/langchain_gigachat/embeddings/gigachat.py, before 0.5.0a1).
+# The plugin stays below that, and halves a request GigaChat refuses as too large (413).
 MAX_ITEMS_PER_REQUEST = 64
 MAX_TOKENS_PER_REQUEST = 64 * 4096
 # A call is spread over up to `embedding_parallelism` requests, but none smaller than this.
 MIN_ITEMS_PER_REQUEST = 8
 # The retrieval instruction EmbeddingsGigaR expects before a search query, and never before a document
-# (gigachat-api.md section 4: the instruction several third-party projects cite as Sber's reference one; Sber's
-# page itself was not available to confirm its exact spacing).
+# (the instruction several third-party projects cite as Sber's reference one; Sber's page itself was not available
+# to confirm its exact spacing).
 QUERY_INSTRUCTIONS = {"EmbeddingsGigaR": "Дан вопрос, необходимо найти абзац текста с ответом \nвопрос: "}
 # Typed into a customizable model's "Query instruction" field, this turns the instruction off.
 NO_INSTRUCTION = "none"

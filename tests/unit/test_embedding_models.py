@@ -52,8 +52,8 @@ def test_a_customizable_model_of_unknown_family_also_fits_the_reply_line():
 
 
 @pytest.mark.parametrize(("model", "context"), [("Embeddings", 512), ("EmbeddingsGigaR", 4096)])
-def test_context_sizes_are_the_ones_the_reference_gives(model, context):
-    """gigachat-api.md section 4 (no official figure was found; third-party documentation)."""
+def test_context_sizes_are_the_published_third_party_figures(model, context):
+    """The shamspias/dify-gigachat-plugin README's figures (no official figure was found; third-party documentation)."""
     entity = declaration(ROOT / "models" / "text_embedding" / f"{model}.yaml")
     assert entity["model_properties"]["context_size"] == context
 

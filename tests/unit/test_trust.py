@@ -16,7 +16,8 @@ from models.common.settings import CredentialsError, GigaChatSettings, parse_cre
 from models.common.trust import BUNDLED_CA_FILES, CERTS_DIR, bundled_ca_pem, load_client_certificate, ssl_context_for
 
 KEY = "Y2xpZW50LWlkOmNsaWVudC1zZWNyZXQ="  # base64("client-id:client-secret")
-# SHA-256 over the DER, as published in shared/certs/README.md (checked there against independent copies).
+# SHA-256 over the DER of the Ministry's certificates as published at https://www.gosuslugi.ru/crt, checked against
+# independent public copies.
 BUNDLED_FINGERPRINTS = {
     "russian_trusted_root_ca.pem": "D26D2D0231B7C39F92CC738512BA54103519E4405D68B5BD703E9788CA8ECF31",
     "russian_trusted_sub_ca_2024.pem": "2155785036C900DBB5F1BB2A1569C80C55595BD6BF94867A29BBDDBC7D88A3F2",
