@@ -17,6 +17,7 @@ from dify_plugin.entities.model import (
     ModelPropertyKey,
     ModelType,
     ParameterRule,
+    ParameterType,
 )
 
 # The smallest context GigaChat has documented for a chat model (first-generation GigaChat, 8192 tokens; see Sber's
@@ -27,6 +28,16 @@ FALLBACK_LLM_CONTEXT = 8192
 # bound.
 FALLBACK_EMBEDDING_CONTEXT = 512
 FALLBACK_EMBEDDING_MAX_CHUNKS = 16
+_FILE_INPUT = frozenset({ModelFeature.VISION, ModelFeature.DOCUMENT, ModelFeature.AUDIO, ModelFeature.VIDEO})
+# GigaChat's reasoning models take `reasoning_effort` low / medium / high and answer with `reasoning_content`
+# (ai-forever/gigachat examples/example_reasoning.ipynb, for GigaChat-2-Reasoning).
+REASONING_EFFORT = ParameterRule(
+    name="reasoning_effort",
+    label=I18nObject(en_US="Reasoning effort", zh_Hans="推理强度", ja_JP="推論の度合い", pt_BR="Esforço de raciocínio"),
+    type=ParameterType.STRING,
+    options=["low", "medium", "high"],
+    help=I18nObject(en_US="How long a reasoning model thinks before it answers; its reasoning is shown in <think>."),
+)
 
 
 def customizable_schema(
@@ -37,6 +48,11 @@ def customizable_schema(
     entity.model = model
     entity.label = I18nObject(en_US=model)
     entity.fetch_from = FetchFrom.CUSTOMIZABLE_MODEL
+    if model_type is ModelType.LLM and "reasoning" in model.lower():
+        entity.parameter_rules = [
+            *(r for r in entity.parameter_rules if r.name != REASONING_EFFORT.name),
+            REASONING_EFFORT,
+        ]
     _apply_overrides(entity, credentials)
     return entity
 
@@ -48,13 +64,15 @@ def family_of(predefined: Sequence[AIModelEntity], model: str) -> AIModelEntity 
 
 def _plain_entity(model_type: ModelType, predefined: Sequence[AIModelEntity]) -> AIModelEntity:
     if model_type is ModelType.LLM:
-        # The chat parameters every GigaChat chat model takes, from the first predefined model; no features.
-        rules: list[ParameterRule] = (
-            [r.model_copy(deep=True) for r in predefined[0].parameter_rules] if predefined else []
-        )
+        # What a GigaChat chat model takes, from the first predefined model: its parameters, and its features but
+        # for file input. The chat models Sber documents support functions (GigaChat 3 too, in ai-forever/gigachat's
+        # recorded tests), and structured output has the forced-function fallback where response_format is missing.
+        first = predefined[0] if predefined else None
+        rules: list[ParameterRule] = [r.model_copy(deep=True) for r in first.parameter_rules] if first else []
+        features = [f for f in (first.features or []) if f not in _FILE_INPUT] if first else []
         properties = {ModelPropertyKey.MODE: "chat", ModelPropertyKey.CONTEXT_SIZE: FALLBACK_LLM_CONTEXT}
         return AIModelEntity(
-            model="", label=I18nObject(en_US=""), model_type=model_type, features=[],
+            model="", label=I18nObject(en_US=""), model_type=model_type, features=features,
             model_properties=properties, parameter_rules=rules,
         )  # fmt: skip
     properties = {

@@ -208,3 +208,10 @@ def test_an_unknown_model_is_a_bad_request_naming_the_cause(plugin, emu, creds):
     reply = plugin.request(m.invoke_llm(PROVIDER, "GigaChat-Nope", creds, [m.user("hi")]))
     assert reply.error["error_type"] == "InvokeBadRequestError"
     assert "404" in reply.error["message"]
+
+
+def test_cached_prompt_tokens_are_not_added_to_the_prompt_tokens_gigachat_reports(plugin, emu, creds):
+    usage = {"prompt_tokens": 40, "completion_tokens": 5, "total_tokens": 45, "precached_prompt_tokens": 32}
+    emu.script(Reply(text="Cached.", usage=usage))
+    reported = chat(plugin, creds, [m.user("q")]).usage
+    assert (reported["prompt_tokens"], reported["completion_tokens"], reported["total_tokens"]) == (40, 5, 45)

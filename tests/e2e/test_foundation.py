@@ -163,3 +163,21 @@ def test_gigachat_environment_variables_change_nothing(packaged_plugin, emu):
     assert sent["model"] == "GigaChat-2"
     assert "profanity_check" not in sent
     assert all("token-from-the-environment" not in str(r.headers) for r in emu.requests)
+
+
+def test_a_model_of_an_unknown_family_keeps_tools_but_not_file_input(plugin, creds):
+    reply = plugin.request(m.model_schema(PROVIDER, "llm", "GigaChat-3-Ultra", creds))
+    features = set(reply.chunks[0]["model_schema"]["features"])
+    assert {"tool-call", "stream-tool-call", "agent-thought", "structured-output"} <= features
+    assert not features & {"vision", "document"}
+
+
+def test_a_reasoning_model_offers_reasoning_effort_and_sends_it(plugin, emu, creds):
+    schema = plugin.request(m.model_schema(PROVIDER, "llm", "GigaChat-2-Reasoning", creds)).chunks[0]["model_schema"]
+    rule = next(rule for rule in schema["parameter_rules"] if rule["name"] == "reasoning_effort")
+    assert rule["options"] == ["low", "medium", "high"]
+    reply = plugin.request(
+        m.invoke_llm(PROVIDER, "GigaChat-2-Reasoning", creds, [m.user("2+2?")], {"reasoning_effort": "high"})
+    )
+    assert reply.error is None
+    assert emu.chat_requests[0]["reasoning_effort"] == "high"
