@@ -27,36 +27,23 @@ import yaml
 from packaging.version import InvalidVersion, Version
 from pathspec import GitIgnoreSpec
 
-try:
-    from .plugin_rules import (
-        WHOLE,
-        Problem,
-        Tree,
-        as_list,
-        as_mapping,
-        check_asset,
-        check_enum_list,
-        check_i18n,
-        check_provider,
-        check_str,
-        is_int,
-        words,
-    )
-except ImportError:  # run as a script: tools/ itself is sys.path[0]
-    from plugin_rules import (
-        WHOLE,
-        Problem,
-        Tree,
-        as_list,
-        as_mapping,
-        check_asset,
-        check_enum_list,
-        check_i18n,
-        check_provider,
-        check_str,
-        is_int,
-        words,
-    )
+if not __package__:  # run as a script (python tools/package.py): make `tools.` importable like in the tests
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tools.plugin_rules import (
+    WHOLE,
+    Problem,
+    Tree,
+    as_list,
+    as_mapping,
+    check_asset,
+    check_enum_list,
+    check_i18n,
+    check_provider,
+    check_str,
+    is_int,
+    words,
+)
 
 __all__ = ["Built", "PackageInvalid", "Problem", "build", "checksum", "collect_files", "unique_identifier", "validate"]
 

@@ -97,19 +97,11 @@ def test_a_key_for_another_scope_is_refused_naming_the_scope_field(plugin, emu):
 
 
 @pytest.fixture(params=["milliseconds", "seconds"])
-def token_exp_unit(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+def token_exp_unit(request: pytest.FixtureRequest, emu: GigaChatEmulator) -> Iterator[str]:
     """The unit of `exp` in /token answers: the SDK assumes milliseconds, Sber documents seconds."""
-    if request.param == "seconds":
-        original = routes.user_token
-
-        def in_seconds(emu: GigaChatEmulator, req: routes.RecordedRequest) -> routes.Response:
-            response = original(emu, req)
-            if isinstance(response.payload, dict) and "exp" in response.payload:
-                response.payload["exp"] //= 1000
-            return response
-
-        monkeypatch.setattr(routes, "user_token", in_seconds)
-    return request.param
+    emu.token_exp_in_seconds = request.param == "seconds"
+    yield request.param
+    emu.token_exp_in_seconds = False
 
 
 def test_a_username_and_password_get_one_token_from_the_token_endpoint(plugin, emu, token_exp_unit):

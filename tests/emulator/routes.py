@@ -127,7 +127,8 @@ def user_token(emu: GigaChatEmulator, req: RecordedRequest) -> Response:
     if req.method != "POST" or pair is None or emu._users.get(pair[0]) != pair[1]:
         return error(401, "Unauthorized")
     token, expires_at = emu._new_token()
-    return Response(payload={"tok": token, "exp": expires_at})
+    # Sber's docs show `exp` in seconds while the SDK reads milliseconds; servers of both kinds are emulated.
+    return Response(payload={"tok": token, "exp": expires_at // 1000 if emu.token_exp_in_seconds else expires_at})
 
 
 def check_bearer(emu: GigaChatEmulator, req: RecordedRequest) -> Response | None:

@@ -52,6 +52,7 @@ class GigaChatEmulator:
         self.embedding_limits = EmbeddingLimits()
         self.unsupported_response_format_models: set[str] = set()
         self.max_images_per_message = 2
+        self.token_exp_in_seconds = False  # /token answers `exp` in milliseconds unless set
         self.max_attachments_per_request = 10
         self.file_size_limits = dict(DEFAULT_FILE_SIZE_LIMITS)
         self._bind = (host, port)

@@ -19,7 +19,7 @@ from models.common.client import (
     sdk_settings,
 )
 from models.common.settings import GigaChatSettings, parse_credentials
-from tests.emulator import GigaChatEmulator, routes
+from tests.emulator import GigaChatEmulator
 
 KEY = base64.b64encode(b"client-id-1:client-secret-1").decode()
 OTHER_KEY = base64.b64encode(b"client-id-2:client-secret-2").decode()
@@ -236,28 +236,10 @@ def test_client_for_uses_the_process_wide_cache() -> None:
 # ---- token lifetime ----------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def token_endpoint_in(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> str:
-    """Make the emulator's /token answer `exp` in the unit of the test's parameter (it answers milliseconds)."""
-    unit = request.param
-    if unit == "seconds":
-        original = routes.user_token
-
-        def in_seconds(emu: GigaChatEmulator, req: routes.RecordedRequest) -> routes.Response:
-            response = original(emu, req)
-            if isinstance(response.payload, dict) and "exp" in response.payload:
-                response.payload["exp"] //= 1000
-            return response
-
-        monkeypatch.setattr(routes, "user_token", in_seconds)
-    return unit
-
-
-@pytest.mark.parametrize("token_endpoint_in", ["seconds", "milliseconds"], indirect=True)
-def test_a_token_from_the_token_endpoint_is_reused_whether_it_expires_in_seconds_or_milliseconds(
-    token_endpoint_in: str,
-) -> None:
+@pytest.mark.parametrize("unit", ["seconds", "milliseconds"])
+def test_a_token_from_the_token_endpoint_is_reused_whether_it_expires_in_seconds_or_milliseconds(unit: str) -> None:
     with GigaChatEmulator() as emu:
+        emu.token_exp_in_seconds = unit == "seconds"
         emu.add_user("alice", "alice-password")
         settings = parse_credentials(
             {
