@@ -4,8 +4,7 @@ Schemas come from MCP servers, OpenAPI tools, Dify plugins and Pydantic. GigaCha
 HTTP 422 (ai-forever/gigachain #253, ai-forever/langchain-gigachat #11, #35; the rules of ai-forever/gpt2giga
 src/gpt2giga/common/json_schema.py), and the SDK's legacy `Function` model silently drops keywords it does not know
 (`gigachat/models/chat.py` of gigachat 0.2.3). So each construct is rewritten into one GigaChat understands, and
-what the smaller schema cannot say becomes a short note in `description`, where the model still reads it. Rules, and
-why:
+what the smaller schema cannot say becomes a short note in `description`, where the model still reads it. Rules:
 - `$ref` to any local JSON pointer (`#/$defs/...`, `#/definitions/...`) is inlined: GigaChat 422, and "$ref support is
   partial" in response_format. A ref inlined twice on one path becomes a leaf of its type noted "recursive: same shape
   as X"; a cycle of bare refs raises SchemaError; a remote or dangling ref keeps only its sibling keywords.

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-MAX_LINES = 500
+MAX_LINES = 499  # "under 500 lines"
 
 
 def _tracked_python_files() -> list[Path]:
