@@ -27,7 +27,8 @@ from dify_plugin.core.entities.plugin.request import (
 )
 from dify_plugin.errors.model import InvokeBadRequestError
 
-PREFIX = "[gigachat] "
+from .errors import PREFIX
+
 _MAX_PROBLEMS = 3
 # The model actions this plugin serves, each with the model dify_plugin parses it into.
 REQUEST_MODELS: dict[str, type[pydantic.BaseModel]] = {

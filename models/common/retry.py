@@ -35,15 +35,22 @@ class RetryPolicy:
 DEFAULT_POLICY = RetryPolicy()
 
 
-def is_retryable(error: BaseException) -> bool:
+def is_retryable(error: BaseException, *, stream_unopened: bool = False) -> bool:
     if isinstance(error, ResponseError):
         return error.status_code == 429 or error.status_code >= 500
-    return isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.RemoteProtocolError)
+    if isinstance(error, httpx.RemoteProtocolError):
+        # A connection closed before any answer (a stale keep-alive connection, a restarting gateway) is retried.
+        # A blocking answer cut short is not: GigaChat has generated it, and a retry would bill twice. A stream cut
+        # before its first event has shown the user nothing, so it is reopened like a failed connection.
+        return stream_unopened or "without sending a response" in str(error)
+    return isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
 
 
-def delay_before_retry(error: BaseException, attempt: int, policy: RetryPolicy) -> float | None:
+def delay_before_retry(
+    error: BaseException, attempt: int, policy: RetryPolicy, *, stream_unopened: bool = False
+) -> float | None:
     """Seconds to wait before the next attempt, or None when the error should be raised now."""
-    if attempt + 1 >= policy.attempts or not is_retryable(error):
+    if attempt + 1 >= policy.attempts or not is_retryable(error, stream_unopened=stream_unopened):
         return None
     wait = retry_after(error)
     if wait is not None:
@@ -62,13 +69,15 @@ def retry_after(error: BaseException) -> float | None:
     return seconds if 0 < seconds < float("inf") else None
 
 
-def call_with_retries(call: Callable[[], T], policy: RetryPolicy = DEFAULT_POLICY) -> T:
+def call_with_retries(
+    call: Callable[[], T], policy: RetryPolicy = DEFAULT_POLICY, *, stream_unopened: bool = False
+) -> T:
     attempt = 0
     while True:
         try:
             return call()
         except Exception as error:
-            delay = delay_before_retry(error, attempt, policy)
+            delay = delay_before_retry(error, attempt, policy, stream_unopened=stream_unopened)
             if delay is None:
                 raise
         time.sleep(delay)
@@ -77,7 +86,7 @@ def call_with_retries(call: Callable[[], T], policy: RetryPolicy = DEFAULT_POLIC
 
 def stream_with_retries(open_stream: Callable[[], Iterator[T]], policy: RetryPolicy = DEFAULT_POLICY) -> Iterator[T]:
     """Yield the stream's items; retry opening it only until its first item has been received."""
-    stream, first = call_with_retries(lambda: _first_item(open_stream()), policy)
+    stream, first = call_with_retries(lambda: _first_item(open_stream()), policy, stream_unopened=True)
     try:
         if first is not _EMPTY:
             yield first

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -194,7 +195,10 @@ class _Call:
         return blame_tool(mapped, error, self.request.functions, self.request.names)
 
     def _sensitive(self) -> list[str]:
-        return _texts(self.request.turns)
+        """What an error message must not quote: every text of the request, tool-call arguments included."""
+        calls = [t.function_call.arguments for t in self.request.turns if t.function_call is not None]
+        values = [str(value) for arguments in calls for value in arguments.values()]
+        return _texts(self.request.turns) + [json.dumps(a, ensure_ascii=False) for a in calls] + values
 
 
 def _prepend(first: Delta | None, rest: Iterator[Delta]) -> Iterator[Delta]:

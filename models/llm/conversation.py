@@ -31,8 +31,9 @@ from dify_plugin.entities.model.message import (
 )
 from dify_plugin.errors.model import InvokeBadRequestError
 
+from ..common.errors import PREFIX
+
 ToolCall = AssistantPromptMessage.ToolCall
-PREFIX = "[gigachat] "
 Role = Literal["system", "user", "assistant", "function"]
 Attach = Callable[[MultiModalPromptMessageContent], str]
 
@@ -88,6 +89,19 @@ def to_turns(messages: Sequence[PromptMessage], attach: Attach | None = None) ->
         else:
             raise InvokeBadRequestError(PREFIX + f"messages with role '{role.value}' are not supported.")
     return _joined(_without_empty(turns))
+
+
+def countable_texts(messages: Sequence[PromptMessage]) -> list[str]:
+    """Each message's text and tool calls, for token counting only, without the rules of a request: Dify also counts
+    partial histories (its memory drops messages from the front), which need not be valid conversations."""
+    texts = []
+    for message in messages:
+        content = message.content
+        if isinstance(content, list):
+            content = "\n".join(part.data for part in content if isinstance(part, TextPromptMessageContent))
+        calls = getattr(message, "tool_calls", None) or []
+        texts.append((content or "") + "".join(call.function.name + call.function.arguments for call in calls))
+    return texts
 
 
 def tool_call_id(state_id: str | None) -> str:

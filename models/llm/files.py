@@ -39,9 +39,9 @@ from dify_plugin.entities.model.message import (
 )
 from dify_plugin.errors.model import InvokeBadRequestError
 
+from ..common.errors import PREFIX
 from .conversation import Turn
 
-PREFIX = "[gigachat] "
 MB = 1024 * 1024
 _PLACEHOLDER = "pending-file:"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 
@@ -15,7 +16,7 @@ from ..common.model_base import GigaChatModel
 from ..common.settings import parse_credentials
 from ..common.tokens import estimate_prompt_tokens, estimate_tokens
 from . import chat
-from .conversation import to_turns
+from .conversation import countable_texts
 from .tools import ToolNames, functions_for
 
 
@@ -31,12 +32,15 @@ class GigaChatLargeLanguageModel(GigaChatModel, LargeLanguageModel):
         stream: bool = True,
         user: str | None = None,
     ) -> LLMResult | Iterator[LLMResultChunk]:
+        settings = None
         try:
             settings = parse_credentials(credentials)
             request = chat.build_request(model, prompt_messages, model_parameters, tools)
+            # Inside the try: building the SDK client (TLS context, SDK settings) can fail too, and an error that
+            # escapes here is re-raised by dify_plugin `from` the original, whose text would reach the traceback.
+            return chat.generate(self, settings, credentials, request, stop, stream, user)
         except Exception as error:
-            raise invoke_error(error) from None
-        return chat.generate(self, settings, credentials, request, stop, stream, user)
+            raise invoke_error(error, settings) from None
 
     def get_num_tokens(
         self,
@@ -45,9 +49,10 @@ class GigaChatLargeLanguageModel(GigaChatModel, LargeLanguageModel):
         prompt_messages: list[PromptMessage],
         tools: list[PromptMessageTool] | None = None,
     ) -> int:
-        texts = [turn.text for turn in to_turns(prompt_messages, attach=_count_only)]
-        tool_tokens = sum(estimate_tokens(str(spec)) for spec in functions_for(tools or (), ToolNames.of([])))
-        return estimate_prompt_tokens(texts) + tool_tokens
+        # Attachments are not counted: GigaChat's token counts cover text only.
+        specs = functions_for(tools or (), ToolNames.of([]))
+        tool_tokens = sum(estimate_tokens(json.dumps(spec, ensure_ascii=False)) for spec in specs)
+        return estimate_prompt_tokens(countable_texts(prompt_messages)) + tool_tokens
 
     def _validate_and_filter_model_parameters(self, model: str, model_parameters: dict, credentials: dict) -> dict:
         """dify_plugin's check of the YAML parameter rules, its plain ValueError (an "internal error" in Dify)
@@ -59,8 +64,3 @@ class GigaChatLargeLanguageModel(GigaChatModel, LargeLanguageModel):
             return super()._validate_and_filter_model_parameters(model, model_parameters, credentials)
         except ValueError as error:
             raise InvokeBadRequestError(PREFIX + str(error)) from None
-
-
-def _count_only(part: object) -> str:
-    """Token counting ignores attachments (GigaChat counts only text), so no upload happens here."""
-    return ""

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 
 from dify_plugin.errors.model import InvokeBadRequestError
 
+from ..common.errors import PREFIX
 from .schema import SchemaError, normalize_response_schema
 
-PREFIX = "[gigachat] "
 # Passed through unchanged: GigaChat's own names for them.
 _PASSTHROUGH = ("max_tokens", "repetition_penalty", "update_interval", "profanity_check", "reasoning_effort")
 

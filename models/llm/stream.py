@@ -16,11 +16,11 @@ from dify_plugin.entities.model.llm import LLMResultChunk, LLMResultChunkDelta, 
 from dify_plugin.entities.model.message import AssistantPromptMessage
 from dify_plugin.errors.model import InvokeBadRequestError, InvokeConnectionError
 
+from ..common.errors import PREFIX
 from .conversation import STATE_KEY, FunctionCall, tool_call_id
 from .legacy import Delta, Usage
 
 ToolCall = AssistantPromptMessage.ToolCall
-PREFIX = "[gigachat] "
 BLACKLIST_NOTICE = (
     "\n\n[GigaChat declined to answer this request: its content rules restrict the topic (finish_reason=blacklist).]"
 )

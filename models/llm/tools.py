@@ -16,9 +16,9 @@ from dify_plugin import get_current_session
 from dify_plugin.entities.model.message import PromptMessageTool
 from dify_plugin.errors.model import InvokeBadRequestError, InvokeError
 
+from ..common.errors import PREFIX
 from .schema import SchemaError, normalize_schema
 
-PREFIX = "[gigachat] "
 # Names of GigaChat's built-in functions: a user's tool with one of these names would be shadowed by the built-in
 # (gpt2giga renames `web_search` for the same reason: ai-forever/gpt2giga src/gpt2giga/common/tools.py).
 RESERVED_NAMES = frozenset({"web_search", "text2image"})

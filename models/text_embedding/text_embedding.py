@@ -30,7 +30,7 @@ from gigachat.exceptions import ResponseError
 
 from ..common.catalog import FALLBACK_EMBEDDING_CONTEXT, family_of
 from ..common.client import client_for
-from ..common.errors import invoke_error
+from ..common.errors import PREFIX, invoke_error
 from ..common.model_base import GigaChatModel
 from ..common.retry import call_with_retries
 from ..common.settings import parse_credentials
@@ -45,7 +45,6 @@ from .batching import (
     split_text,
 )
 
-PREFIX = "[gigachat] "
 # GigaChat's per-request limits are not published; langchain-gigachat batched at 90 texts per request
 # (ai-forever/langchain-gigachat libs/gigachat/langchain_gigachat/embeddings/gigachat.py, before 0.5.0a1).
 # The plugin stays below that, and halves a request GigaChat refuses as too large (413).

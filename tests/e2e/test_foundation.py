@@ -101,6 +101,22 @@ def test_token_counting_makes_no_network_call(plugin, emu, creds):
 
 
 @pytest.mark.parametrize(
+    "history",
+    [
+        [m.assistant("Only an answer left after trimming")],
+        [m.system("Only instructions")],
+        [m.tool('{"temperature": 21}', "call_1", "get_weather"), m.user("And tomorrow?")],
+        [m.assistant("", tool_calls=[m.tool_call("call_1", "get_weather", '{"city": "Moscow"}')])],
+    ],
+    ids=["assistant-only", "system-only", "starts-with-a-tool-result", "only-a-tool-call"],
+)
+def test_token_counting_accepts_the_partial_histories_dify_trims_memory_to(plugin, emu, creds, history):
+    reply = plugin.request(m.llm_num_tokens(PROVIDER, "GigaChat-2", creds, history))
+    assert reply.error is None
+    assert reply.chunks[0]["num_tokens"] > 0
+
+
+@pytest.mark.parametrize(
     ("model_type", "model", "context"),
     [("llm", "GigaChat-2-Max", 128000), ("text-embedding", "EmbeddingsGigaR", 4096)],
 )

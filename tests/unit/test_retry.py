@@ -28,8 +28,8 @@ def status_error(status: int, retry_after: str | None = None) -> sdk.ResponseErr
     return error_cls(URL, status, b"{}", headers)
 
 
-def transport(cls: type[httpx.TransportError]) -> httpx.TransportError:
-    return cls("failed", request=httpx.Request("POST", URL))
+def transport(cls: type[httpx.TransportError], message: str = "failed") -> httpx.TransportError:
+    return cls(message, request=httpx.Request("POST", URL))
 
 
 @pytest.fixture
@@ -109,7 +109,9 @@ class Opener:
         (status_error(503), True),
         (transport(httpx.ConnectError), True),
         (transport(httpx.ConnectTimeout), True),
-        (transport(httpx.RemoteProtocolError), True),
+        (transport(httpx.RemoteProtocolError, "Server disconnected without sending a response."), True),
+        # The answer had begun: GigaChat generated it, so a retry would bill twice.
+        (transport(httpx.RemoteProtocolError, "peer closed connection without sending complete message body"), False),
         (transport(httpx.ReadTimeout), False),  # GigaChat may still be generating: a retry would bill twice
         (transport(httpx.WriteTimeout), False),
         (status_error(400), False),
@@ -238,7 +240,8 @@ def test_a_stream_that_fails_before_its_first_item_is_reopened(sleeps: list[floa
 
 
 def test_a_stream_that_fails_after_its_first_item_is_never_repeated(sleeps: list[float]) -> None:
-    broken = FakeStream(["a", "b"], error=transport(httpx.RemoteProtocolError))
+    disconnected = transport(httpx.RemoteProtocolError, "Server disconnected without sending a response.")
+    broken = FakeStream(["a", "b"], error=disconnected)
     opener = Opener(broken, FakeStream(["a", "b", "c"]))
     received = []
     with pytest.raises(httpx.RemoteProtocolError):
