@@ -15,6 +15,7 @@ is kept in memory and retried when the next request through the same client ends
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ssl
 import threading
@@ -90,7 +91,7 @@ class RequestFiles:
         elif part.url.startswith("data:"):
             data = files.decode_base64(part.url, pending, self.limits)
         elif part.url:
-            data = download(part.url, pending, self.limits, _download_context(self.settings))
+            data = download(part.url, pending, self.limits, _download_context(self.settings.ca_certificate))
         else:
             raise bad(f"{pending.label} has neither data nor a URL.")
         files.check_size(len(data), pending.kind, pending.label, self.limits)
@@ -190,10 +191,12 @@ def _body(response: httpx.Response, limits: Limits, pending: PendingFile) -> byt
     return bytes(body)
 
 
-def _download_context(settings: GigaChatSettings) -> ssl.SSLContext:
+@functools.lru_cache(maxsize=8)
+def _download_context(ca_certificate: str | None) -> ssl.SSLContext:
     """Standard roots plus the user's own CA (a self-hosted Dify behind the same corporate CA); never the GigaChat
-    client certificate, which is for GigaChat only."""
+    client certificate, which is for GigaChat only. Cached: loading the roots costs tens of milliseconds of CPU,
+    which under gevent stalls every other request, and a context is safe to share."""
     context = ssl.create_default_context(cafile=certifi.where())
-    if settings.ca_certificate:
-        context.load_verify_locations(cadata=settings.ca_certificate)
+    if ca_certificate:
+        context.load_verify_locations(cadata=ca_certificate)
     return context
