@@ -97,9 +97,23 @@ def parse_credentials(credentials: Mapping[str, object]) -> GigaChatSettings:
         "base_url": _url(values.get("base_url"), DEFAULT_BASE_URL, "API base URL"),
         "ca_certificate": normalize_pem_certificates(values.get("ca_certificate"), "CA certificate"),
         "verify_ssl": _switch(values.get("verify_ssl"), default=True),
-        "timeout": _timeout(values.get("request_timeout")),
+        "timeout": _bounded(
+            values.get("request_timeout"),
+            "Request timeout",
+            float,
+            1,
+            MAX_TIMEOUT_SECONDS,
+            DEFAULT_TIMEOUT_SECONDS,
+        ),
         "prompt_caching": _switch(values.get("prompt_caching"), default=True),
-        "embedding_parallelism": _parallelism(values.get("embedding_parallelism")),
+        "embedding_parallelism": _bounded(
+            values.get("embedding_parallelism"),
+            "Embedding parallelism",
+            int,
+            1,
+            MAX_EMBEDDING_PARALLELISM,
+            DEFAULT_EMBEDDING_PARALLELISM,
+        ),
     }
     if method is AuthMethod.AUTHORIZATION_KEY:
         fields["authorization_key"] = normalize_authorization_key(values.get("api_key"))
@@ -272,25 +286,15 @@ def _switch(value: str | None, *, default: bool) -> bool:
     return value.lower() in ("true", "1", "yes", "on")
 
 
-def _timeout(value: str | None) -> float:
+def _bounded(value: str | None, field: str, kind: type[int] | type[float], low: float, high: float, default: float):
+    """A number field of the form: the default when empty, else a number of `kind` between low and high."""
     if value is None:
-        return DEFAULT_TIMEOUT_SECONDS
+        return default
     try:
-        seconds = float(value)
+        number = kind(value)
     except ValueError:
-        raise CredentialsError("Request timeout: must be a number of seconds.") from None
-    if not 1 <= seconds <= MAX_TIMEOUT_SECONDS:
-        raise CredentialsError(f"Request timeout: must be between 1 and {MAX_TIMEOUT_SECONDS:.0f} seconds.")
-    return seconds
-
-
-def _parallelism(value: str | None) -> int:
-    if value is None:
-        return DEFAULT_EMBEDDING_PARALLELISM
-    try:
-        requests = int(value)
-    except ValueError:
-        raise CredentialsError("Embedding parallelism: must be a whole number of requests.") from None
-    if not 1 <= requests <= MAX_EMBEDDING_PARALLELISM:
-        raise CredentialsError(f"Embedding parallelism: must be between 1 and {MAX_EMBEDDING_PARALLELISM}.")
-    return requests
+        what = "a whole number" if kind is int else "a number"
+        raise CredentialsError(f"{field}: must be {what}.") from None
+    if not low <= number <= high:
+        raise CredentialsError(f"{field}: must be between {low:g} and {high:g}.")
+    return number
