@@ -21,9 +21,14 @@ SCOPES = ("GIGACHAT_API_PERS", "GIGACHAT_API_B2B", "GIGACHAT_API_CORP")
 DEFAULT_TIMEOUT_SECONDS = 300.0
 # The daemon gives up on a request after 600 s (PLUGIN_MAX_EXECUTION_TIMEOUT), so waiting longer helps nobody.
 MAX_TIMEOUT_SECONDS = 600.0
-# Embedding requests in flight at once per credential set (README "Embeddings"): enough to hide GigaChat's latency,
-# few enough to stay clear of its per-account concurrency limit (429), which is not published.
-DEFAULT_EMBEDDING_PARALLELISM = 4
+# GigaChat serves an individual (GIGACHAT_API_PERS) one request at a time and a business (B2B, CORP) ten by default;
+# more answer 429 (developers.sber.ru/docs/ru/gigachat/limitations, "Потоки", updated 2025-11-19).
+STREAMS_PER_SCOPE = {"GIGACHAT_API_PERS": 1, "GIGACHAT_API_B2B": 10, "GIGACHAT_API_CORP": 10}
+# Embedding requests in flight at once per credential set when the form leaves it empty (README "Embeddings"):
+# a business account's indexing leaves two of its ten streams to chats; a sign-in method without a scope (its limit
+# unknown) gets a middle value.
+RESERVED_STREAMS = 2
+UNKNOWN_SCOPE_EMBEDDING_PARALLELISM = 4
 MAX_EMBEDDING_PARALLELISM = 16
 
 _PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
@@ -71,7 +76,7 @@ class GigaChatSettings(BaseModel):
     verify_ssl: bool = True
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     prompt_caching: bool = True
-    embedding_parallelism: int = DEFAULT_EMBEDDING_PARALLELISM
+    embedding_parallelism: int = UNKNOWN_SCOPE_EMBEDDING_PARALLELISM
 
     def secrets(self) -> tuple[str, ...]:
         """Every value that must never appear in a message, a log line or a traceback."""
@@ -106,15 +111,10 @@ def parse_credentials(credentials: Mapping[str, object]) -> GigaChatSettings:
             DEFAULT_TIMEOUT_SECONDS,
         ),
         "prompt_caching": _switch(values.get("prompt_caching"), default=True),
-        "embedding_parallelism": _bounded(
-            values.get("embedding_parallelism"),
-            "Embedding parallelism",
-            int,
-            1,
-            MAX_EMBEDDING_PARALLELISM,
-            DEFAULT_EMBEDDING_PARALLELISM,
-        ),
     }
+    parallelism = _bounded(
+        values.get("embedding_parallelism"), "Embedding parallelism", int, 1, MAX_EMBEDDING_PARALLELISM
+    )
     if method is AuthMethod.AUTHORIZATION_KEY:
         fields["authorization_key"] = normalize_authorization_key(values.get("api_key"))
         fields["scope"] = _scope(values.get("scope"))
@@ -133,7 +133,17 @@ def parse_credentials(credentials: Mapping[str, object]) -> GigaChatSettings:
         fields["client_certificate"] = normalize_pem_certificates(certificate, "Client certificate")
         fields["client_key"] = normalize_pem_private_key(key)
         fields["client_key_password"] = values.get("client_key_password") or None
+    scope = fields.get("scope") if method is AuthMethod.AUTHORIZATION_KEY else None
+    fields["embedding_parallelism"] = parallelism or default_embedding_parallelism(scope)
     return GigaChatSettings(**fields)
+
+
+def default_embedding_parallelism(scope: str | None) -> int:
+    """Embedding requests at once when the form leaves it empty: what the scope's stream limit allows."""
+    streams = STREAMS_PER_SCOPE.get(scope or "")
+    if streams is None:
+        return UNKNOWN_SCOPE_EMBEDDING_PARALLELISM
+    return streams - RESERVED_STREAMS if streams > RESERVED_STREAMS else streams
 
 
 def normalize_authorization_key(value: str | None) -> str:
@@ -286,7 +296,9 @@ def _switch(value: str | None, *, default: bool) -> bool:
     return value.lower() in ("true", "1", "yes", "on")
 
 
-def _bounded(value: str | None, field: str, kind: type[int] | type[float], low: float, high: float, default: float):
+def _bounded(
+    value: str | None, field: str, kind: type[int] | type[float], low: float, high: float, default: float | None = None
+):
     """A number field of the form: the default when empty, else a number of `kind` between low and high."""
     if value is None:
         return default

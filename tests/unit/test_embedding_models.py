@@ -12,8 +12,8 @@ from dify_plugin.entities.model import AIModelEntity
 
 from models.common.catalog import FALLBACK_EMBEDDING_MAX_CHUNKS
 from models.common.settings import (
-    DEFAULT_EMBEDDING_PARALLELISM,
     MAX_EMBEDDING_PARALLELISM,
+    UNKNOWN_SCOPE_EMBEDDING_PARALLELISM,
     CredentialsError,
     parse_credentials,
 )
@@ -62,12 +62,36 @@ def test_context_sizes_are_the_published_third_party_figures(model, context):
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"),
-    [(None, DEFAULT_EMBEDDING_PARALLELISM), ("", DEFAULT_EMBEDDING_PARALLELISM), ("1", 1), (" 8 ", 8), ("16", 16)],
+    ("scope", "value", "expected"),
+    [
+        # Left empty: what the scope's documented stream limit allows (one for individuals, ten for businesses, two
+        # of which are left to chats).
+        ("GIGACHAT_API_PERS", None, 1),
+        ("GIGACHAT_API_PERS", "", 1),
+        ("GIGACHAT_API_B2B", None, 8),
+        ("GIGACHAT_API_CORP", "", 8),
+        # Typed in: taken as it is, whatever the scope.
+        ("GIGACHAT_API_PERS", "1", 1),
+        ("GIGACHAT_API_PERS", " 8 ", 8),
+        ("GIGACHAT_API_B2B", "16", 16),
+    ],
 )
-def test_embedding_parallelism_defaults_to_4_and_accepts_1_to_16(value, expected):
-    credentials = {"api_key": "client:secret"} | ({} if value is None else {"embedding_parallelism": value})
+def test_embedding_parallelism_follows_the_scopes_stream_limit_unless_typed_in(scope, value, expected):
+    credentials = {"api_key": "client:secret", "scope": scope}
+    credentials |= {} if value is None else {"embedding_parallelism": value}
     assert parse_credentials(credentials).embedding_parallelism == expected
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {"auth_method": "access_token", "access_token": "token"},
+        {"auth_method": "user_password", "username": "user", "password": "secret"},
+    ],
+    ids=["access-token", "user-password"],
+)
+def test_a_sign_in_method_without_a_scope_gets_the_middle_default(credentials):
+    assert parse_credentials(credentials).embedding_parallelism == UNKNOWN_SCOPE_EMBEDDING_PARALLELISM == 4
 
 
 @pytest.mark.parametrize("value", ["0", "17", "-2", "four", "2.5", "1e3"])
@@ -77,7 +101,7 @@ def test_an_embedding_parallelism_out_of_range_or_not_a_whole_number_is_refused(
 
 
 def test_the_upper_bound_is_16():
-    assert (DEFAULT_EMBEDDING_PARALLELISM, MAX_EMBEDDING_PARALLELISM) == (4, 16)
+    assert MAX_EMBEDDING_PARALLELISM == 16
 
 
 def test_the_parallelism_field_is_offered_for_the_provider_and_for_customizable_models():
@@ -91,7 +115,8 @@ def test_the_parallelism_field_is_offered_for_the_provider_and_for_customizable_
     ):
         (field,) = [f for f in forms if f["variable"] == "embedding_parallelism"]
         assert set(field["label"]) == {"en_US", "zh_Hans", "ja_JP", "pt_BR"}
-        assert field["default"] == str(DEFAULT_EMBEDDING_PARALLELISM)
+        # No default: a value Dify pre-filled would hide the scope's own.
+        assert "default" not in field
         assert field["required"] is False
 
 
