@@ -10,7 +10,7 @@ import pytest
 from gigachat import GigaChat
 
 from models.common.tokens import estimate_tokens
-from models.text_embedding.batching import merge_vectors, normalize
+from models.text_embedding.batching import merge_vectors
 from tests.e2e.conftest import PROVIDER, credentials_for
 from tests.emulator import EMBEDDING_DIMENSIONS, Fault, GigaChatEmulator, count_tokens
 from tests.harness import messages as m
@@ -69,7 +69,7 @@ def test_250_texts_come_back_in_order_from_requests_within_gigachats_limits(plug
     # 250 full-precision vectors would not fit the daemon's 5 MiB line, so these come rounded to 8 places.
     for i, (got, want) in enumerate(zip(vectors, expected, strict=True)):
         if i != 7:
-            assert got == pytest.approx(normalize(want), abs=5e-9), f"text {i} is out of order"
+            assert got == pytest.approx(want, abs=5e-9), f"text {i} is out of order"
     assert math.isclose(math.hypot(*vectors[7]), 1.0, rel_tol=1e-6)
 
 
@@ -82,7 +82,8 @@ def test_a_request_gigachat_refuses_as_too_large_is_halved_until_it_fits(plugin,
         emu.embedding_limits.max_inputs = 100
     accepted = [body for body in emu.embedding_requests if len(body["input"]) <= 10]
     assert [text for body in accepted for text in body["input"]] == texts
-    assert reply.chunks[0]["embeddings"][5] == pytest.approx(normalize(sdk_vectors(emu, "Embeddings", texts)[5]))
+    # GigaChat's numbers, unchanged: Dify normalizes the vectors itself.
+    assert reply.chunks[0]["embeddings"][5] == sdk_vectors(emu, "Embeddings", texts)[5]
 
 
 # ---- long texts -----------------------------------------------------------------------------------------------------
@@ -196,13 +197,39 @@ def arrivals(emu: GigaChatEmulator) -> list[float]:
     return sorted(req.time for req in emu.requests if req.path.endswith("/embeddings"))
 
 
-def test_the_requests_of_one_call_are_in_flight_together(plugin, slow_emu, creds):
+def credentials_of_scope(emu: GigaChatEmulator, scope: str, **overrides: str) -> dict[str, str]:
+    return credentials_for(emu, api_key=emu.credentials(scope), scope=scope, **overrides)
+
+
+def test_the_requests_of_one_call_are_in_flight_together(plugin, slow_emu):
+    creds = credentials_of_scope(slow_emu, "GIGACHAT_API_B2B")
     embed(plugin, creds, ["warm the token up"])
     slow_emu.reset()
     embed(plugin, creds, [f"chunk {i}" for i in range(128)])
     times = arrivals(slow_emu)
-    assert len(times) == 4  # the default parallelism
+    assert len(times) == 8  # a business scope's default: 8 of its 10 streams
     assert times[-1] - times[0] < LATENCY / 2  # all sent before the first could have been answered
+
+
+@pytest.mark.parametrize(
+    ("scope", "streams", "default"), [("GIGACHAT_API_PERS", 1, 1), ("GIGACHAT_API_B2B", 10, 8)], ids=["pers", "b2b"]
+)
+def test_by_default_indexing_stays_within_the_scopes_stream_limit(plugin, emu, scope, streams, default):
+    creds = credentials_of_scope(emu, scope)
+    embed(plugin, creds, ["warm the token up"])
+    emu.reset()
+    emu.latency, emu.max_in_flight = 0.05, streams  # GigaChat answers 429 beyond the scope's streams
+    try:
+        # Three Dify indexing workers at once, as its IndexingRunner does.
+        calls = [
+            m.invoke_embedding(PROVIDER, "Embeddings", creds, [f"worker {w} chunk {i}" for i in range(128)])
+            for w in range(3)
+        ]
+        assert all(reply.error is None for reply in plugin.request_many(calls, timeout=60))
+    finally:
+        emu.latency, emu.max_in_flight = 0.0, None
+    assert emu.refused_over_limit == 0
+    assert emu.peak_in_flight == default
 
 
 def test_parallelism_bounds_the_requests_in_flight_across_concurrent_calls(plugin, slow_emu):

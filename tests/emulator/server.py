@@ -54,6 +54,9 @@ class GigaChatEmulator:
         self.max_images_per_message = 2
         self.token_exp_in_seconds = False  # /token answers `exp` in milliseconds unless set
         self.max_attachments_per_request = 10
+        # GigaChat's stream limit (1 for individuals, 10 for businesses): API requests in flight beyond it get 429.
+        self.max_in_flight: int | None = None
+        self._in_flight = 0
         self.file_size_limits = dict(DEFAULT_FILE_SIZE_LIMITS)
         self._bind = (host, port)
         self._lock = threading.RLock()
@@ -78,6 +81,8 @@ class GigaChatEmulator:
         self.embedding_requests: list[Any] = []
         self.files: dict[str, UploadedFile] = {}
         self.deleted_files: list[str] = []
+        self.peak_in_flight = 0  # the most API requests (OAuth aside) that were being answered at once
+        self.refused_over_limit = 0
 
     # lifecycle
 
@@ -219,6 +224,20 @@ class GigaChatEmulator:
             elif req.path == routes.API_PREFIX + "/embeddings":
                 self.embedding_requests.append(req.json)
 
+    def _enter(self) -> bool:
+        """Count an API request in; False when it is over the stream limit (it is refused, and not counted)."""
+        with self._lock:
+            if self.max_in_flight is not None and self._in_flight >= self.max_in_flight:
+                self.refused_over_limit += 1
+                return False
+            self._in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+            return True
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
     def _wait(self, seconds: float) -> None:
         if seconds > 0:
             self._stopping.wait(seconds)
@@ -309,6 +328,19 @@ class _Handler(BaseHTTPRequestHandler):
             peer=f"{self.client_address[0]}:{self.client_address[1]}",
         )
         emu._record(req)
+        if not path.startswith(routes.API_PREFIX + "/"):
+            self._answer(req, path)
+            return
+        if not emu._enter():
+            self._send(routes.error(429, "Too Many Requests"))
+            return
+        try:
+            self._answer(req, path)
+        finally:
+            emu._leave()
+
+    def _answer(self, req: RecordedRequest, path: str) -> None:
+        emu = self.emulator
         emu._wait(emu.latency)
         is_api = path == routes.OAUTH_PATH or path.startswith(routes.API_PREFIX + "/")
         fault = emu._take_fault(path) if is_api else None

@@ -341,6 +341,28 @@ def test_concurrent_streams_share_one_token_and_sequential_calls_keep_the_connec
     assert len({r.peer for r in emu.requests[-3:]}) == 1
 
 
+def test_requests_beyond_the_stream_limit_are_refused_with_429_and_the_peak_is_recorded(emu):
+    client = make_client(emu)
+    client.chat("warm up")  # the token, so OAuth does not count
+    emu.latency, emu.max_in_flight = 0.3, 2
+    outcomes: list[object] = []
+
+    def embed() -> None:
+        try:
+            outcomes.append(len(client.embeddings(["text"]).data))
+        except gx.ResponseError as error:
+            outcomes.append(error.status_code)
+
+    threads = [threading.Thread(target=embed) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.05)  # in this order: the third arrives while two are being answered
+    for thread in threads:
+        thread.join(10)
+    assert sorted(outcomes, key=str) == [1, 1, 429]
+    assert (emu.peak_in_flight, emu.refused_over_limit) == (2, 1)
+
+
 def test_reset_forgets_history_but_keeps_accounts_and_tokens(emu):
     client = make_client(emu)
     client.chat("x")
