@@ -80,13 +80,16 @@ def plan_batches(
 
 
 def merge_vectors(vectors: Sequence[Sequence[float]], weights: Sequence[float]) -> list[float]:
-    """One unit-length vector for a text embedded in parts: the weighted mean of the parts' directions.
+    """One vector for a text: GigaChat's own for a text embedded whole, the unit-length weighted mean of the parts'
+    directions for a text embedded in parts.
 
-    Each part is normalized before averaging, because GigaChat's vectors are not unit-length and a part's norm
-    says nothing about how much of the text it carries; its weight (its token count) does.
+    A whole text's vector passes through unchanged: Dify normalizes every vector before it stores or compares it
+    (langgenius/dify api/core/rag/embedding/cached_embedding.py), and GigaChat's short numbers keep the reply line
+    less than half as long as normalized full-precision ones. Parts are normalized before averaging, because a
+    part's norm says nothing about how much of the text it carries; its weight (its token count) does.
     """
     if len(vectors) == 1:
-        return normalize(vectors[0])
+        return list(vectors[0])
     total = sum(weights)
     shares = [w / total for w in weights] if total > 0 else [1 / len(vectors)] * len(vectors)
     merged = [0.0] * len(vectors[0])

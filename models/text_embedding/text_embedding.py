@@ -1,13 +1,15 @@
 """GigaChat embeddings for Dify knowledge bases: long texts split and merged, requests batched and concurrent.
 
 The rules (README "Embeddings"):
-- every text becomes exactly one unit-length vector, in input order; a text longer than the model's context is
-  split at sentence, line or word boundaries, its parts embedded, and their directions averaged by token count;
+- every text becomes exactly one vector, in input order: GigaChat's own, unchanged, or, for a text longer than the
+  model's context, the unit-length average of its parts' directions by token count (the text is split at sentence,
+  line or word boundaries); Dify normalizes every vector itself before storing it;
 - an empty (or whitespace-only) text is refused with InvokeBadRequestError before anything is sent;
 - a search query (input_type=query) to an asymmetric model gets that model's retrieval instruction, a document
   never does;
-- requests run concurrently, at most `embedding_parallelism` at a time per credential set in this process; if
-  one fails, the whole call fails with a typed error and the requests not yet sent are dropped;
+- requests run concurrently, at most `embedding_parallelism` at a time per credential set in this process (by
+  default what the scope's stream limit allows, settings.default_embedding_parallelism); if one fails, the whole
+  call fails with a typed error and the requests not yet sent are dropped;
 - a call bigger than Dify's max_chunks whose reply would not fit the daemon's 5 MiB line gets rounded vectors
   (batching.fit_reply), or a typed error when even those would not fit.
 """
@@ -96,7 +98,11 @@ class GigaChatTextEmbeddingModel(GigaChatModel, TextEmbeddingModel):
                 PREFIX + f"{len(texts)} vectors of {len(embeddings[0])} numbers do not fit in one reply to Dify "
                 f"(5 MiB); send at most {most} texts per call."
             )
-        return TextEmbeddingResult(model=model, embeddings=fitted, usage=self._usage(model, credentials, tokens))
+        # The numbers were validated as floats by the SDK's models already: checking a call's hundred thousand of them
+        # again would cost more CPU than anything else the plugin does with them.
+        return TextEmbeddingResult.model_construct(
+            model=model, embeddings=fitted, usage=self._usage(model, credentials, tokens)
+        )
 
     def get_num_tokens(self, model: str, credentials: dict, texts: list[str]) -> list[int]:
         """Local and offline: Dify calls this to estimate indexing cost, so it must not spend a request."""
