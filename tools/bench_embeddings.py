@@ -3,10 +3,12 @@
     .venv/bin/python tools/bench_embeddings.py [--chunks 1000] [--latency 0.05] [--sweep 1,2,4,8,16]
 
 The plugin is packaged, extracted and run as Dify's daemon runs it (tests/harness), against the GigaChat emulator
-answering every request after `latency` seconds. Dify indexes the way `CacheEmbedding.embed_documents` does: calls
-of `max_chunks` texts, one after another (one indexing worker), or its IndexingRunner's 10 workers at once. The
-baseline sends exactly the requests the plugin sent (same texts, same batch sizes), one after another through the
-`gigachat` SDK. `bench_embeddings()` returns the figures; tools/bench.py imports it.
+answering every request after `latency` seconds and refusing (429) requests beyond the scope's stream limit, as
+GigaChat does: one for GIGACHAT_API_PERS, ten for B2B and CORP. Dify indexes the way
+`CacheEmbedding.embed_documents` does: calls of `max_chunks` texts, one after another (one indexing worker), or its
+IndexingRunner's 10 workers at once. The baseline sends exactly the requests the plugin sent (same texts, same batch
+sizes), one after another through the `gigachat` SDK. `bench_embeddings()` returns the figures; tools/bench.py
+imports it.
 """
 
 from __future__ import annotations
@@ -31,13 +33,15 @@ if str(ROOT) not in sys.path:
 
 from gigachat import GigaChat  # noqa: E402
 
-from models.common.settings import DEFAULT_EMBEDDING_PARALLELISM  # noqa: E402
+from models.common.settings import STREAMS_PER_SCOPE, default_embedding_parallelism  # noqa: E402
 from tests.emulator import GigaChatEmulator  # noqa: E402
 from tests.harness import PluginProcess  # noqa: E402
 from tests.harness import messages as m  # noqa: E402
 from tools.package import build  # noqa: E402
 
 PROVIDER = "gigachat"
+# Indexing a knowledge base of a thousand chunks is a business's job; an individual's scope has a single stream.
+BUSINESS = "GIGACHAT_API_B2B"
 DIFY_INDEXING_WORKERS = 10  # langgenius/dify api/core/indexing_runner.py `_load`: max_workers = 10
 _TOPICS = (
     "Как настроить базу знаний в Dify и выбрать модель эмбеддингов для русского текста.",
@@ -59,6 +63,7 @@ class Run:
     # CPU seconds of this process (the emulator, the harness or the SDK loop) and of the plugin's process.
     rig_cpu_seconds: float
     plugin_cpu_seconds: float
+    over_limit: int  # requests GigaChat would have refused (429) for exceeding the scope's streams
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,8 @@ class BenchResult:
     chunks: int
     model: str
     latency: float
-    parallelism: int | None  # None: the plugin's default
+    scope: str
+    parallelism: int | None  # None: the plugin's default for the scope
     dify_workers: int
     calls: int  # plugin invocations, as Dify makes them
     batch_sizes: tuple[int, ...]  # the texts of every HTTP request the plugin sent, in order
@@ -99,11 +105,11 @@ class Rig:
     emulator: GigaChatEmulator
     plugin: PluginProcess
 
-    def credentials(self, key: str, parallelism: int | None) -> dict[str, str]:
+    def credentials(self, key: str, scope: str, parallelism: int | None) -> dict[str, str]:
         values = {
             "auth_method": "authorization_key",
             "api_key": key,
-            "scope": "GIGACHAT_API_PERS",
+            "scope": scope,
             "base_url": self.emulator.base_url,
             "auth_url": self.emulator.auth_url,
             "request_timeout": "60",
@@ -112,9 +118,9 @@ class Rig:
             values["embedding_parallelism"] = str(parallelism)
         return values
 
-    def fresh_key(self) -> str:
+    def fresh_key(self, scope: str) -> str:
         """A key no cached client has used, so the run's OAuth calls are its own."""
-        return self.emulator.add_account(str(uuid.uuid4()), str(uuid.uuid4()), "GIGACHAT_API_PERS")
+        return self.emulator.add_account(str(uuid.uuid4()), str(uuid.uuid4()), scope)
 
 
 @contextmanager
@@ -130,7 +136,7 @@ def rig(latency: float, plugin_dir: Path | None = None, python: str = sys.execut
             setup = Rig(emu, plugin)
             # Warm the plugin's code paths (imports, schemas, a full-size reply) with a key no measured run uses.
             warm_up = corpus(max_chunks("Embeddings"))
-            _invoke(setup, "Embeddings", setup.credentials(setup.fresh_key(), None), [warm_up])
+            _invoke(setup, "Embeddings", setup.credentials(setup.fresh_key(BUSINESS), BUSINESS, None), [warm_up])
             yield setup
 
 
@@ -142,6 +148,7 @@ def bench_embeddings(
     dify_workers: int = 1,
     setup: Rig | None = None,
     repeat: int = 1,
+    scope: str = BUSINESS,
 ) -> BenchResult:
     """Index `chunks` texts through the plugin, then send the same requests sequentially through the SDK.
 
@@ -149,8 +156,9 @@ def bench_embeddings(
     """
     if setup is None:
         with rig(latency) as own:
-            return bench_embeddings(chunks, latency, model, parallelism, dify_workers, own, repeat)
-    results = [_measure(chunks, latency, model, parallelism, dify_workers, setup) for _ in range(max(repeat, 1))]
+            return bench_embeddings(chunks, latency, model, parallelism, dify_workers, own, repeat, scope)
+    runs = max(repeat, 1)
+    results = [_measure(chunks, latency, model, scope, parallelism, dify_workers, setup) for _ in range(runs)]
     return _median(results)
 
 
@@ -161,24 +169,28 @@ def _median(results: list[BenchResult]) -> BenchResult:
 
 
 def _measure(
-    chunks: int, latency: float, model: str, parallelism: int | None, dify_workers: int, setup: Rig
+    chunks: int, latency: float, model: str, scope: str, parallelism: int | None, dify_workers: int, setup: Rig
 ) -> BenchResult:
     texts = corpus(chunks)
     calls = _dify_calls(texts, max_chunks(model), dify_workers)
     emu = setup.emulator
-    emu.latency = latency
-    credentials = setup.credentials(setup.fresh_key(), parallelism)
+    credentials = setup.credentials(setup.fresh_key(scope), scope, parallelism)
     emu.reset()
-    started = _Clock.now(setup.plugin)
-    for wave in calls:
-        _invoke(setup, model, credentials, wave)
-    plugin = _run("plugin", started, emu, setup.plugin)
-    batches = tuple(len(body["input"]) for body in emu.embedding_requests)
-    sequential = sequential_sdk(emu, texts, model, batches)
+    emu.latency, emu.max_in_flight = latency, STREAMS_PER_SCOPE[scope]
+    try:
+        started = _Clock.now(setup.plugin)
+        for wave in calls:
+            _invoke(setup, model, credentials, wave)
+        plugin = _run("plugin", started, emu, setup.plugin)
+        batches = tuple(len(body["input"]) for body in emu.embedding_requests if body is not None)
+        sequential = sequential_sdk(emu, texts, model, scope, batches)
+    finally:
+        emu.max_in_flight = None
     return BenchResult(
         chunks=chunks,
         model=model,
         latency=latency,
+        scope=scope,
         parallelism=parallelism,
         dify_workers=dify_workers,
         calls=sum(len(wave) for wave in calls),
@@ -188,13 +200,15 @@ def _measure(
     )
 
 
-def sequential_sdk(emu: GigaChatEmulator, texts: Sequence[str], model: str, batch_sizes: Sequence[int]) -> Run:
+def sequential_sdk(
+    emu: GigaChatEmulator, texts: Sequence[str], model: str, scope: str, batch_sizes: Sequence[int]
+) -> Run:
     """The baseline: one SDK client, one request after another, with the given batch sizes."""
     client = GigaChat(
         base_url=emu.base_url,
         auth_url=emu.auth_url,
-        credentials=emu.add_account(str(uuid.uuid4()), str(uuid.uuid4()), "GIGACHAT_API_PERS"),
-        scope="GIGACHAT_API_PERS",
+        credentials=emu.add_account(str(uuid.uuid4()), str(uuid.uuid4()), scope),
+        scope=scope,
         timeout=60,
     )
     emu.reset()
@@ -255,22 +269,27 @@ def _run(label: str, started: _Clock, emu: GigaChatEmulator, plugin: PluginProce
         max(sizes, default=0),
         end.rig_cpu - started.rig_cpu,
         end.plugin_cpu - started.plugin_cpu,
+        emu.refused_over_limit,
     )
 
 
 def markdown(results: Sequence[BenchResult]) -> str:
     head = (
-        "| Latency | Dify workers | Parallelism | Wall time | HTTP requests | OAuth | CPU: bench process / plugin "
-        "| Sequential SDK loop | Speed-up |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+        "| Latency | Dify workers | Scope: parallelism | Wall time | HTTP requests | OAuth "
+        "| Over the stream limit (429) | CPU: bench process / plugin | Sequential SDK loop | Speed-up |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
     )
     rows = []
     for r in results:
-        parallelism = f"default ({DEFAULT_EMBEDDING_PARALLELISM})" if r.parallelism is None else str(r.parallelism)
+        scope = r.scope.removeprefix("GIGACHAT_API_")
+        default = default_embedding_parallelism(r.scope)
+        parallelism = f"default ({default})" if r.parallelism is None else str(r.parallelism)
         p, s = r.plugin, r.sequential
         rows.append(
-            f"| {r.latency * 1000:g} ms | {r.dify_workers} ({r.calls} calls) | {parallelism} | {p.wall_seconds:.2f} s "
-            f"| {p.http_requests} (≤ {p.max_inputs_per_request} texts) | {p.oauth_calls} "
-            f"| {p.rig_cpu_seconds:.2f} s / {p.plugin_cpu_seconds:.2f} s | {s.wall_seconds:.2f} s | {r.speedup:.1f}x |"
+            f"| {r.latency * 1000:g} ms | {r.dify_workers} ({r.calls} calls) | {scope}: {parallelism} "
+            f"| {p.wall_seconds:.2f} s | {p.http_requests} (≤ {p.max_inputs_per_request} texts) | {p.oauth_calls} "
+            f"| {p.over_limit} | {p.rig_cpu_seconds:.2f} s / {p.plugin_cpu_seconds:.2f} s | {s.wall_seconds:.2f} s "
+            f"| {r.speedup:.1f}x |"
         )
     return "\n".join([head, *rows])
 
@@ -280,21 +299,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunks", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.05, help="seconds the emulator waits before answering")
     parser.add_argument("--model", default="Embeddings")
-    parser.add_argument("--sweep", default="1,2,8,16", help="parallelism values to compare (empty: none)")
+    parser.add_argument("--sweep", default="1,2,4,10", help="B2B parallelism values to compare (empty: none)")
     parser.add_argument("--slow-latency", type=float, default=0.25, help="a second, latency-bound run (0: none)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per row; the median is reported")
     args = parser.parse_args(argv)
     sweep = [int(value) for value in args.sweep.split(",") if value]
     with rig(args.latency) as setup:
 
-        def bench(latency: float, parallelism: int | None, workers: int = 1) -> BenchResult:
-            return bench_embeddings(args.chunks, latency, args.model, parallelism, workers, setup, args.repeat)
+        def bench(latency: float, parallelism: int | None, workers: int = 1, scope: str = BUSINESS) -> BenchResult:
+            return bench_embeddings(args.chunks, latency, args.model, parallelism, workers, setup, args.repeat, scope)
 
         results = [bench(args.latency, None), bench(args.latency, None, DIFY_INDEXING_WORKERS)]
+        results += [bench(args.latency, None, scope="GIGACHAT_API_PERS")]
         results += [bench(args.latency, p) for p in sweep]
         if args.slow_latency:
             results += [bench(args.slow_latency, None), bench(args.slow_latency, None, DIFY_INDEXING_WORKERS)]
-            results += [bench(args.slow_latency, 8)]
+            results += [bench(args.slow_latency, None, scope="GIGACHAT_API_PERS")]
     print(markdown(results))
     return 0
 
