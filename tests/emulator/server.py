@@ -81,7 +81,7 @@ class GigaChatEmulator:
         self.embedding_requests: list[Any] = []
         self.files: dict[str, UploadedFile] = {}
         self.deleted_files: list[str] = []
-        self.peak_in_flight = 0  # the most API requests (OAuth aside) that were being answered at once
+        self.peak_in_flight = 0  # the most API requests (signing in aside) that were being answered at once
         self.refused_over_limit = 0
 
     # lifecycle
@@ -277,6 +277,7 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # SSE events are small writes; Nagle would batch them and skew latency
     timeout = 120
     emulator: GigaChatEmulator
+    _holding = False  # whether the request being answered counts against the stream limit
 
     def setup(self) -> None:
         super().setup()
@@ -328,16 +329,25 @@ class _Handler(BaseHTTPRequestHandler):
             peer=f"{self.client_address[0]}:{self.client_address[1]}",
         )
         emu._record(req)
-        if not path.startswith(routes.API_PREFIX + "/"):
-            self._answer(req, path)
-            return
-        if not emu._enter():
-            self._send(routes.error(429, "Too Many Requests"))
-            return
+        # A stream is held from the request until its answer is written; signing in (OAuth, /token) takes none.
+        self._holding = path.startswith(routes.API_PREFIX + "/") and path != routes.API_PREFIX + "/token"
         try:
+            if self._holding and not emu._enter():
+                self._holding = False
+                self._send(routes.error(429, "Too Many Requests"))
+                return
             self._answer(req, path)
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, TimeoutError):
+            self.close_connection = True
         finally:
-            emu._leave()
+            self._release()
+
+    def _release(self) -> None:
+        """Free this request's stream before its last bytes go out, so a client's next request, sent the moment it
+        has the answer, never finds the stream still taken."""
+        if self._holding:
+            self._holding = False
+            self.emulator._leave()
 
     def _answer(self, req: RecordedRequest, path: str) -> None:
         emu = self.emulator
@@ -345,21 +355,18 @@ class _Handler(BaseHTTPRequestHandler):
         is_api = path == routes.OAUTH_PATH or path.startswith(routes.API_PREFIX + "/")
         fault = emu._take_fault(path) if is_api else None
         streaming = routes.is_chat_stream(req)
-        try:
-            if fault is not None and not (streaming and fault.kind in STREAM_KINDS):
-                if self._apply_fault(fault, req):
-                    return
-                fault = fault if fault.kind in ("malformed_event", "no_final_event") else None
-            resp = routes.dispatch(emu, req, fault)
-            resp.headers.update(self._trace_headers(req))
-            if resp.events is not None:
-                self._send_stream(resp, fault, req)
-            elif fault is not None and fault.kind == "malformed_event" and resp.status == 200:
-                self._send(Response(payload=b"{not json", headers=resp.headers))
-            else:
-                self._send(resp)
-        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, TimeoutError):
-            self.close_connection = True
+        if fault is not None and not (streaming and fault.kind in STREAM_KINDS):
+            if self._apply_fault(fault, req):
+                return
+            fault = fault if fault.kind in ("malformed_event", "no_final_event") else None
+        resp = routes.dispatch(emu, req, fault)
+        resp.headers.update(self._trace_headers(req))
+        if resp.events is not None:
+            self._send_stream(resp, fault, req)
+        elif fault is not None and fault.kind == "malformed_event" and resp.status == 200:
+            self._send(Response(payload=b"{not json", headers=resp.headers))
+        else:
+            self._send(resp)
 
     def _apply_fault(self, fault: Fault, req: RecordedRequest) -> bool:
         """Answer a response-level fault; False means the request goes on to normal handling."""
@@ -403,6 +410,7 @@ class _Handler(BaseHTTPRequestHandler):
             data = resp.payload
         else:
             data = json.dumps(resp.payload, ensure_ascii=False).encode()
+        self._release()
         self.send_response(resp.status)
         self.send_header("Content-Type", resp.content_type)
         self.send_header("Content-Length", str(len(data)))
@@ -440,6 +448,8 @@ class _Handler(BaseHTTPRequestHandler):
                     emu._wait(fault.seconds)
             if index > 0:
                 emu._wait(emu.chunk_delay)
+            if index == len(frames) - 1:
+                self._release()
             req.sent.append(time.perf_counter())
             self._write_chunk(frame)
         self._write_chunk(b"")

@@ -343,7 +343,7 @@ def test_concurrent_streams_share_one_token_and_sequential_calls_keep_the_connec
 
 def test_requests_beyond_the_stream_limit_are_refused_with_429_and_the_peak_is_recorded(emu):
     client = make_client(emu)
-    client.chat("warm up")  # the token, so OAuth does not count
+    client.chat("warm up")  # the token first, so signing in does not shift the arrivals
     emu.latency, emu.max_in_flight = 0.3, 2
     outcomes: list[object] = []
 
