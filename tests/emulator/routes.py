@@ -9,6 +9,7 @@ import hashlib
 import json
 import random
 import re
+import struct
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -181,11 +182,18 @@ def chat(emu: GigaChatEmulator, req: RecordedRequest, fault: Fault | None) -> Re
     return Response(payload=completion_body(gen, with_finish_reason=with_finish))
 
 
+def _half(value: float) -> str:
+    """A number as GigaChat writes it: a float16 value in its exact decimal form (0.53857421875,
+    -0.0026378631591796875), as in the SDK's recorded answer (ai-forever/gigachat
+    tests/integration/cassettes/test_embeddings_single.yaml)."""
+    return repr(struct.unpack("<e", struct.pack("<e", value))[0])
+
+
 @functools.cache
 def _base_vector(model: str) -> tuple[str, ...]:
-    """The model's base vector, as JSON number texts."""
+    """The model's base vector, as JSON number texts: unnormalised, components of about ±1, like GigaChat's."""
     rng = random.Random(model)
-    return tuple(repr(round(rng.uniform(-1.0, 1.0), 6)) for _ in range(EMBEDDING_DIMENSIONS[model]))
+    return tuple(_half(rng.gauss(0.0, 1.0)) for _ in range(EMBEDDING_DIMENSIONS[model]))
 
 
 def _vector_json(model: str, text: str) -> str:
@@ -195,7 +203,7 @@ def _vector_json(model: str, text: str) -> str:
     digest = hashlib.sha256(f"{model}\x00{text}".encode()).digest()
     base = _base_vector(model)
     shift = int.from_bytes(digest[:4], "big") % len(base)
-    first = repr(round(int.from_bytes(digest[4:12], "big") / 2**64 * 2 - 1, 6))
+    first = _half(int.from_bytes(digest[4:12], "big") / 2**64 * 4 - 2)
     return "[" + ",".join((first, *base[shift + 1 :], *base[:shift])) + "]"
 
 
