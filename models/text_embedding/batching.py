@@ -84,9 +84,10 @@ def merge_vectors(vectors: Sequence[Sequence[float]], weights: Sequence[float]) 
     directions for a text embedded in parts.
 
     A whole text's vector passes through unchanged: Dify normalizes every vector before it stores or compares it
-    (langgenius/dify api/core/rag/embedding/cached_embedding.py), and GigaChat's short numbers keep the reply line
-    less than half as long as normalized full-precision ones. Parts are normalized before averaging, because a
-    part's norm says nothing about how much of the text it carries; its weight (its token count) does.
+    (langgenius/dify api/core/rag/embedding/cached_embedding.py), and GigaChat's float16 numbers (0.53857421875)
+    keep the reply line about a third shorter than normalized full-precision ones (-0.016830444335937502). Parts
+    are normalized before averaging, because a part's norm says nothing about how much of the text it carries; its
+    weight (its token count) does.
     """
     if len(vectors) == 1:
         return list(vectors[0])
@@ -113,8 +114,10 @@ def normalize(vector: Sequence[float]) -> list[float]:
 # full precision; a bigger call is answered with vectors rounded to ROUNDED_DECIMALS places rather than with a line
 # the daemon cannot read.
 REPLY_BUDGET_BYTES = int(4.5 * 1024 * 1024)
-FULL_FLOAT_BYTES = 24  # "-1.2345678901234567e-05,"
-ROUNDED_FLOAT_BYTES = 12  # "-0.12345678,"
+FULL_FLOAT_BYTES = 25  # the longest a float64 gets in the reply: "-0.000015851272367412408,"
+# "-5.12345678,": GigaChat's components are a few units at most (±5.5 in the SDK's recorded answer); a component of
+# ±10 to ±100 takes one byte more, which the budget's half MiB below the daemon's limit covers.
+ROUNDED_FLOAT_BYTES = 12
 ROUNDED_DECIMALS = 8  # an error of at most 5e-9 per component, below what float32 vector stores keep
 
 

@@ -23,8 +23,8 @@ from tests.emulator import EMBEDDING_DIMENSIONS
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_FILES = sorted((ROOT / "models" / "text_embedding").glob("[!_]*.yaml"))
 DAEMON_LINE_LIMIT = 5 * 1024 * 1024
-# The longest JSON a float64 takes in a reply: "-1.2345678901234567e-05," is 24 characters.
-MAX_BYTES_PER_FLOAT = 24
+# The longest JSON a float64 takes in a reply: "-0.000015851272367412408," is 25 characters.
+MAX_BYTES_PER_FLOAT = 25
 GIGAR_INSTRUCTION = "Дан вопрос, необходимо найти абзац текста с ответом \nвопрос: "
 
 
