@@ -76,7 +76,7 @@ class GigaChatSettings(BaseModel):
     verify_ssl: bool = True
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     prompt_caching: bool = True
-    embedding_parallelism: int = UNKNOWN_SCOPE_EMBEDDING_PARALLELISM
+    embedding_parallelism: int  # parse_credentials fills it in: its default depends on the scope
 
     def secrets(self) -> tuple[str, ...]:
         """Every value that must never appear in a message, a log line or a traceback."""
@@ -133,8 +133,7 @@ def parse_credentials(credentials: Mapping[str, object]) -> GigaChatSettings:
         fields["client_certificate"] = normalize_pem_certificates(certificate, "Client certificate")
         fields["client_key"] = normalize_pem_private_key(key)
         fields["client_key_password"] = values.get("client_key_password") or None
-    scope = fields.get("scope") if method is AuthMethod.AUTHORIZATION_KEY else None
-    fields["embedding_parallelism"] = parallelism or default_embedding_parallelism(scope)
+    fields["embedding_parallelism"] = parallelism or default_embedding_parallelism(fields.get("scope"))
     return GigaChatSettings(**fields)
 
 
