@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator import GigaChatEmulator
-from tests.harness import PluginProcess
-from tools.package import build
+from devkit import ROOT
+from devkit.emulator import GigaChatEmulator
+from devkit.harness import PluginProcess
+from devkit.package import build
 
-ROOT = Path(__file__).resolve().parents[2]
 PROVIDER = "gigachat"
 
 

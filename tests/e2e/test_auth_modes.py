@@ -14,12 +14,12 @@ import trustme
 import yaml
 from cryptography.hazmat.primitives import serialization
 
+from devkit.emulator import GigaChatEmulator, Reply, routes
+from devkit.emulator.client import tls_contexts
+from devkit.harness import PluginProcess
+from devkit.harness import Reply as PluginReply
+from devkit.harness import messages as m
 from tests.e2e.conftest import PROVIDER, ROOT, credentials_for
-from tests.emulator import GigaChatEmulator, Reply, routes
-from tests.emulator.testing import tls_contexts
-from tests.harness import PluginProcess
-from tests.harness import Reply as PluginReply
-from tests.harness import messages as m
 
 pytestmark = pytest.mark.e2e
 FORM = yaml.safe_load((ROOT / "provider" / "gigachat.yaml").read_text(encoding="utf-8"))

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 import pytest
 from gigachat import GigaChat
 
+from devkit.bench.embeddings import Rig, bench_embeddings
+from devkit.emulator import EMBEDDING_DIMENSIONS, Fault, GigaChatEmulator, count_tokens
+from devkit.harness import messages as m
 from models.common.tokens import estimate_tokens
 from models.text_embedding.batching import merge_vectors
 from tests.e2e.conftest import PROVIDER, credentials_for
-from tests.emulator import EMBEDDING_DIMENSIONS, Fault, GigaChatEmulator, count_tokens
-from tests.harness import messages as m
-from tools.bench_embeddings import Rig, bench_embeddings
 
 pytestmark = pytest.mark.e2e
 

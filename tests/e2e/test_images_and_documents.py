@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from devkit.emulator import Fault, Reply
+from devkit.harness import messages as m
 from tests.e2e.conftest import PROVIDER
-from tests.emulator import Fault, Reply
 from tests.file_samples import GIF, JPEG, PDF, FileServer, b64, png
-from tests.harness import messages as m
 
 pytestmark = pytest.mark.e2e
 MODEL = "GigaChat-2-Max"

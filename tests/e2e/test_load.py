@@ -1,4 +1,4 @@
-"""The fast part of `make load` (tools/load.py), through the packaged plugin: many concurrent streams on one stdin
+"""The fast part of `make load` (devkit/load.py), through the packaged plugin: many concurrent streams on one stdin
 each get their own complete answer, and a mini soak of mixed requests leaks neither descriptors nor connections.
 No timing is asserted; the long runs and their figures are `make load`'s."""
 
@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.emulator import GigaChatEmulator
-from tools import load
+from devkit import load
+from devkit.emulator import GigaChatEmulator
 
 pytestmark = pytest.mark.e2e
 SESSIONS = 64

@@ -8,12 +8,13 @@ from collections.abc import Callable, Iterator
 import pytest
 import trustme
 
+from devkit.emulator import GigaChatEmulator, Reply
+from devkit.emulator.client import tls_contexts
+from devkit.harness import PluginProcess
+from devkit.harness import Reply as PluginReply
+from devkit.harness import messages as m
 from tests.e2e.conftest import PROVIDER, credentials_for
-from tests.emulator import GigaChatEmulator, Reply
-from tests.emulator.testing import table, tls_contexts
-from tests.harness import PluginProcess
-from tests.harness import Reply as PluginReply
-from tests.harness import messages as m
+from tests.tables import table
 
 pytestmark = pytest.mark.e2e
 TLS_OPTIONS = ("'CA certificate'", "'Verify TLS certificates'", "Russian Trusted Root CA is already built in")

@@ -14,8 +14,8 @@ from dify_plugin.errors.model import InvokeBadRequestError
 from models.llm import files
 from models.llm.conversation import Turn
 from models.llm.files import MB, Budget, Limits, Media, PendingFile
-from tests.emulator.testing import table
 from tests.file_samples import BMP, DOCX, EPUB, GIF, HTML, JPEG, OLE2, PDF, PPTX, TIFF, XLSX, b64, png
+from tests.tables import table
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 

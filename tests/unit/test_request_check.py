@@ -9,10 +9,10 @@ import httpx
 import pytest
 from dify_plugin.errors.model import InvokeBadRequestError, InvokeConnectionError
 
+from devkit.harness import messages as m
 from models.common.errors import invoke_error
 from models.common.request_check import check_request, reject_malformed_requests
 from models.common.settings import parse_credentials
-from tests.harness import messages as m
 
 SECRET = "sk-very-secret-value-0042"
 

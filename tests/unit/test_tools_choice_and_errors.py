@@ -12,6 +12,7 @@ from dify_plugin.core.session_context import use_current_session
 from dify_plugin.errors.model import InvokeBadRequestError, InvokeRateLimitError
 from dify_plugin.plugin import Plugin
 
+from devkit.harness import messages as m
 from models.llm.tools import (
     TOOL_CHOICE_ATTRIBUTE,
     ToolNames,
@@ -20,7 +21,6 @@ from models.llm.tools import (
     requested_tool_choice,
     wire_name,
 )
-from tests.harness import messages as m
 
 # ---- the daemon's tool_choice --------------------------------------------------------------------------------------
 

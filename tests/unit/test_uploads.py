@@ -16,13 +16,13 @@ from dify_plugin.entities.model.message import (
 )
 from dify_plugin.errors.model import InvokeBadRequestError, InvokeConnectionError
 
+from devkit.emulator import Fault, GigaChatEmulator, Reply
 from models.common.client import ExplicitClient, sdk_settings
 from models.common.settings import GigaChatSettings, parse_credentials
 from models.llm import chat, uploads
 from models.llm.files import Limits, Media
 from models.llm.llm import GigaChatLargeLanguageModel
 from models.llm.uploads import RequestFiles, download
-from tests.emulator import Fault, GigaChatEmulator, Reply
 from tests.file_samples import GIF, JPEG, FileServer, b64, png
 
 MODEL = "GigaChat-2-Max"

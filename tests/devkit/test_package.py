@@ -1,4 +1,4 @@
-"""tools/package.py: validation rules (one broken thing per case), checksum, zip format, .difyignore, CLI."""
+"""devkit/package: validation rules (one broken thing per case), checksum, zip format, .difyignore, CLI."""
 
 from __future__ import annotations
 
@@ -17,12 +17,11 @@ from typing import Any
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from devkit import ROOT, package
+from devkit.package import PackageInvalid, Problem, build, checksum, collect_files, unique_identifier, validate
+from devkit.package import rules as plugin_rules
 
-from tools import package, plugin_rules  # noqa: E402
-from tools.package import PackageInvalid, Problem, build, checksum, collect_files, unique_identifier, validate  # noqa: E402
+pytestmark = pytest.mark.devkit
 
 M, P, L, POS = "manifest.yaml", "provider/demo.yaml", "models/llm/demo-chat.yaml", "models/llm/_position.yaml"
 PCS = "provider_credential_schema.credential_form_schemas"
@@ -430,8 +429,10 @@ def test_files_the_dify_cli_would_drop_because_it_ignores_negations_are_reported
 
 
 def run_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    script = ROOT / "tools" / "package.py"
-    return subprocess.run([sys.executable, str(script), *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+    # The module runs from the plugin's folder, so devkit comes from the repository through PYTHONPATH.
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "devkit.package", *args]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
 def test_cli_writes_exactly_one_package_and_prints_the_identifier(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """Validate the plugin the way the SDK and the Dify daemon would, then write `<name>-<version>.difypkg` like the CLI.
 
-    python tools/package.py [--root .] [--out dist] [--check]
+    python -m devkit.package [--root .] [--out dist] [--check]
 
 Exit 0 prints the unique identifier `author/name:version@checksum` on the first line of stdout. Exit 1 prints one
 `<file>: <field>: <what is wrong>` line per problem on stderr and writes nothing. The pure-Python packager exists so
@@ -27,10 +27,7 @@ import yaml
 from packaging.version import InvalidVersion, Version
 from pathspec import GitIgnoreSpec
 
-if not __package__:  # run as a script (python tools/package.py): make `tools.` importable like in the tests
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tools.plugin_rules import (
+from devkit.package.rules import (
     WHOLE,
     Problem,
     Tree,
@@ -416,7 +413,3 @@ def main(argv: list[str] | None = None) -> int:
         print(built.identifier)
         print(f"{built.path}: {len(built.files)} files, {built.size} bytes")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

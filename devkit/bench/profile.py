@@ -1,4 +1,4 @@
-"""`tools/bench.py --profile FILE`: sample the plugin process with py-spy while the chosen figures run, and say
+"""`python -m devkit.bench --profile FILE`: sample the plugin process with py-spy while the chosen figures run, and say
 whose code its CPU time went to.
 
 py-spy samples from outside the process, so the plugin runs unmodified (gevent included); its raw output (one
@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tools.bench_rig import ROOT
+from devkit import ROOT
 
 SDK = ("gigachat/", "httpx/", "httpcore/", "h11/")
 _FRAME = re.compile(r"^(?P<name>.*) \((?P<file>[^:)]*)(?::\d+)?\)$")

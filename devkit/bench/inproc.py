@@ -1,4 +1,4 @@
-"""Figure 4's in-process half, run by tools/bench_calls.py in the extracted plugin's folder (its cwd).
+"""Figure 4's in-process half, run by devkit/bench/calls.py in the extracted plugin's folder (its cwd).
 
 Reads the prompt on stdin, prints {"get_num_tokens": [...], "estimate": [...]}: per run, the median seconds of one
 call of the LLM's get_num_tokens (what dify_plugin calls for get_llm_num_tokens) and of the bare estimate.

@@ -17,9 +17,9 @@ from email.message import Message
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from tests.emulator.faults import Fault
-from tests.emulator.replies import completion_body, generate, stream_events
-from tests.emulator.rules import (
+from devkit.emulator.faults import Fault
+from devkit.emulator.replies import completion_body, generate, stream_events
+from devkit.emulator.rules import (
     CHAT_MODELS,
     EMBEDDING_DIMENSIONS,
     SCOPES,
@@ -31,7 +31,7 @@ from tests.emulator.rules import (
 )
 
 if TYPE_CHECKING:
-    from tests.emulator.server import GigaChatEmulator
+    from devkit.emulator.server import GigaChatEmulator
 
 API_PREFIX = "/api/v1"
 OAUTH_PATH = "/api/v2/oauth"

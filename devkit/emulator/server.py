@@ -16,11 +16,11 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.emulator import routes
-from tests.emulator.faults import NGINX_PAGE, STREAM_KINDS, Fault
-from tests.emulator.replies import Reply, last_user_text, sse_frame
-from tests.emulator.routes import RecordedRequest, Response, UploadedFile
-from tests.emulator.rules import DEFAULT_FILE_SIZE_LIMITS, SCOPES, EmbeddingLimits
+from devkit.emulator import routes
+from devkit.emulator.faults import NGINX_PAGE, STREAM_KINDS, Fault
+from devkit.emulator.replies import Reply, last_user_text, sse_frame
+from devkit.emulator.routes import RecordedRequest, Response, UploadedFile
+from devkit.emulator.rules import DEFAULT_FILE_SIZE_LIMITS, SCOPES, EmbeddingLimits
 
 TOKEN_TTL_MS = 30 * 60 * 1000
 DEFAULT_SCOPE = "GIGACHAT_API_PERS"

@@ -1,14 +1,14 @@
 """Embeddings benchmark: index a knowledge base through the packaged plugin, against a plain sequential SDK loop.
 
-    .venv/bin/python tools/bench_embeddings.py [--chunks 1000] [--latency 0.05] [--sweep 1,2,4,10]
+    .venv/bin/python -m devkit.bench.embeddings [--chunks 1000] [--latency 0.05] [--sweep 1,2,4,10]
 
-The plugin is packaged, extracted and run as Dify's daemon runs it (tests/harness), against the GigaChat emulator
+The plugin is packaged, extracted and run as Dify's daemon runs it (devkit/harness), against the GigaChat emulator
 answering every request after `latency` seconds and refusing (429) requests beyond the scope's stream limit, as
 GigaChat does: one for GIGACHAT_API_PERS, ten for B2B and CORP; a run in which the plugin exceeded it is an error.
 Dify indexes the way `CacheEmbedding.embed_documents` does: calls of `max_chunks` texts, one after another (one
 indexing worker), or its IndexingRunner's 10 workers at once. The baseline sends exactly the requests the plugin sent
 (same texts, same batch sizes), one after another through the `gigachat` SDK. `bench_embeddings()` returns the
-figures; tools/bench.py imports it.
+figures; `make bench` (devkit/bench/__main__.py) imports it.
 """
 
 from __future__ import annotations
@@ -26,18 +26,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
+from gigachat import GigaChat
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from gigachat import GigaChat  # noqa: E402
-
-from models.common.settings import STREAMS_PER_SCOPE, default_embedding_parallelism  # noqa: E402
-from tests.emulator import GigaChatEmulator  # noqa: E402
-from tests.harness import PluginProcess  # noqa: E402
-from tests.harness import messages as m  # noqa: E402
-from tools.package import build  # noqa: E402
+from devkit import ROOT
+from devkit.emulator import GigaChatEmulator
+from devkit.harness import PluginProcess
+from devkit.harness import messages as m
+from devkit.package import build
+from models.common.settings import STREAMS_PER_SCOPE, default_embedding_parallelism
 
 PROVIDER = "gigachat"
 # Indexing a knowledge base of a thousand chunks is a business's job; an individual's scope has a single stream.
@@ -298,7 +294,7 @@ def markdown(results: Sequence[BenchResult]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tools/bench_embeddings.py", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devkit.bench.embeddings", description=__doc__.split("\n")[0])
     parser.add_argument("--chunks", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.05, help="seconds the emulator waits before answering")
     parser.add_argument("--model", default="Embeddings")

@@ -1,5 +1,5 @@
-"""Shared pieces of `make bench` (tools/bench.py): the packaged plugin run as Dify runs it, the emulator, the direct
-SDK baseline, and the statistics every figure is reported with."""
+"""Shared pieces of `make bench` (python -m devkit.bench): the packaged plugin run as Dify runs it, the emulator,
+the direct SDK baseline, and the statistics every figure is reported with."""
 
 from __future__ import annotations
 
@@ -13,17 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from gigachat import GigaChat
 
-from gigachat import GigaChat  # noqa: E402
-
-from tests.emulator import GigaChatEmulator  # noqa: E402
-from tests.emulator.testing import make_client  # noqa: E402
-from tests.harness import PluginProcess, Reply  # noqa: E402
-from tests.harness import messages as m  # noqa: E402
-from tools.package import build  # noqa: E402
+from devkit import ROOT
+from devkit.emulator import GigaChatEmulator
+from devkit.emulator.client import make_client
+from devkit.harness import PluginProcess, Reply
+from devkit.harness import messages as m
+from devkit.package import build
 
 PROVIDER = "gigachat"
 MODEL = "GigaChat-2"

@@ -2,7 +2,7 @@
 
 Usage (a sketch)::
 
-    from tests.harness import PluginProcess, messages as m
+    from devkit.harness import PluginProcess, messages as m
     with PluginProcess(plugin_dir) as p:
         p.wait_ready()
         reply = p.request(m.invoke_llm("gigachat", "GigaChat-2", creds, [m.user("hi")]))

@@ -1,4 +1,5 @@
-"""`make bench` still runs: tools/bench.py --quick executes every figure once, with tiny sizes, and prints its table.
+"""`make bench` still runs: `python -m devkit.bench --quick` runs every figure once, with tiny sizes, and prints
+its table.
 
 Only that it works is checked, never a timing: figures measured inside a test run on a busy machine mean nothing.
 It runs as a child process because the bench drives the plugin from threads, and this test process may already
@@ -9,15 +10,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+import pytest
+
+from devkit import ROOT
+
+pytestmark = pytest.mark.devkit
 FIGURES = ("| 1 |", "| 2 |", "| 3 |", "| 4 |", "| 5 |", "| 6 |", "| 7 |")
 
 
 def test_quick_bench_prints_the_whole_table() -> None:
     result = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "bench.py"), "--quick"],
+        [sys.executable, "-m", "devkit.bench", "--quick"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -12,7 +12,7 @@ of the provider YAML (``PluginRegistration.models_mapping`` is keyed by ``provid
 (the ``X-Plugin-ID`` header, ``author/name``) and passes only the bare provider name in ``data.provider``, which the
 daemon forwards unchanged. So for ``provider: gigachat`` the request says ``"provider": "gigachat"``; the long form
 ``author/gigachat/gigachat`` is rejected with "Model `ModelType.LLM` not found for provider ..." (see
-``test_provider_id_is_the_bare_provider_yaml_value`` in tests/unit/test_harness.py).
+``test_provider_id_is_the_bare_provider_yaml_value`` in tests/devkit/test_harness.py).
 """
 
 from __future__ import annotations

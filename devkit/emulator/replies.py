@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.emulator.rules import MODEL_BUILD, count_tokens
+from devkit.emulator.rules import MODEL_BUILD, count_tokens
 
 ECHO_CHUNKS = 8
 

@@ -1,16 +1,16 @@
 """`make bench`: what the plugin adds on top of GigaChat, measured against the best possible baseline.
 
-    .venv/bin/python tools/bench.py [--quick] [--runs N] [--only 1,2,...] [--profile FILE]
+    .venv/bin/python -m devkit.bench [--quick] [--runs N] [--only 1,2,...] [--profile FILE]
 
 Packages the plugin, installs it into a temporary folder as Dify's daemon does (extract, compileall) and runs it
-with `python -m main` over stdio (tests/harness) against the GigaChat emulator (tests/emulator) on loopback. Every
+with `python -m main` over stdio (devkit/harness) against the GigaChat emulator (devkit/emulator) on loopback. Every
 figure is measured over several runs, each beside its baseline measured in the same run: the same requests made
 directly with the `gigachat` SDK and one cached client. Prints a Markdown table of the median run and the range of
 runs (min–max). The figures are what README.md's "Performance" section shows; no test asserts on timings.
 
-Modules: bench_rig.py (plugin, emulator, statistics), bench_calls.py (figures 1-5), bench_inproc.py (figure 4's
-in-process timing, in a child process), bench_startup.py (6), bench_throughput.py (7), bench_profile.py
-(--profile: py-spy on the plugin process); figure 5 is tools/bench_embeddings.py's measurement.
+Modules: rig.py (plugin, emulator, statistics), calls.py (figures 1-5), inproc.py (figure 4's in-process timing, in
+a child process), startup.py (6), throughput.py (7), profile.py (--profile: py-spy on the plugin process); figure 5
+is embeddings.py's measurement.
 """
 
 from __future__ import annotations
@@ -26,14 +26,13 @@ from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.emulator import GigaChatEmulator  # noqa: E402
-from tests.harness import PluginProcess  # noqa: E402
-from tools import bench_calls, bench_profile, bench_startup, bench_throughput  # noqa: E402
-from tools.bench_rig import Rig, Row, isolate_environment, markdown, packaged_plugin  # noqa: E402
+from devkit.bench import calls as bench_calls
+from devkit.bench import profile as bench_profile
+from devkit.bench import startup as bench_startup
+from devkit.bench import throughput as bench_throughput
+from devkit.bench.rig import Rig, Row, isolate_environment, markdown, packaged_plugin
+from devkit.emulator import GigaChatEmulator
+from devkit.harness import PluginProcess
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ def figures(rig: Rig, scratch: Path, s: Sizes) -> dict[str, Callable[[], list[Ro
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tools/bench.py", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devkit.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one run: checks that the bench works")
     parser.add_argument("--runs", type=int, help="runs per figure (default 5; 1 with --quick)")
     parser.add_argument("--only", default="1,2,3,4,5,6,7", help="comma-separated figure numbers")

@@ -1,4 +1,4 @@
-"""Run the emulator as a process: `python -m tests.emulator --port 0`.
+"""Run the emulator as a process: `python -m devkit.emulator --port 0`.
 
 Connection details go to stderr as `key=value` lines (stdout stays free for the caller), then it serves until
 SIGTERM/SIGINT.
@@ -15,7 +15,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from tests.emulator.server import DEFAULT_SCOPE, GigaChatEmulator
+from devkit.emulator.server import DEFAULT_SCOPE, GigaChatEmulator
 
 
 def _tls_context(ca_out: Path) -> ssl.SSLContext:
@@ -29,7 +29,7 @@ def _tls_context(ca_out: Path) -> ssl.SSLContext:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.emulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devkit.emulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before every answer")

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 
 from gigachat import GigaChat
 
-from tests.emulator.testing import make_client
-from tools.bench_calls import sdk_chat
-from tools.bench_rig import ROOT, Rig, Row, Stat, chat_request, checked, credentials, differences, ms
+from devkit import ROOT
+from devkit.bench.calls import sdk_chat
+from devkit.bench.rig import Rig, Row, Stat, chat_request, checked, credentials, differences, ms
+from devkit.emulator.client import make_client
 
 CONCURRENCY = 64
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -55,7 +56,7 @@ class EmulatorProcess:
 @contextmanager
 def emulator_process() -> Iterator[EmulatorProcess]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.emulator", "--port", "0"],
+        [sys.executable, "-m", "devkit.emulator", "--port", "0"],
         cwd=ROOT,
         env=os.environ | {"PYTHONPATH": str(ROOT)},
         stdout=subprocess.DEVNULL,

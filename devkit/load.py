@@ -1,9 +1,9 @@
 """`make load`: the long load and soak runs, with the figures README's "Reliability" table shows.
 
-    .venv/bin/python tools/load.py [--sessions 64] [--rounds 20] [--requests 2000] [--quick]
+    .venv/bin/python -m devkit.load [--sessions 64] [--rounds 20] [--requests 2000] [--quick]
 
-Packages the plugin, installs it as Dify's daemon does and runs it over stdio (tests/harness) against the GigaChat
-emulator (tests/emulator) with network latency and a delay between streamed chunks. Two runs:
+Packages the plugin, installs it as Dify's daemon does and runs it over stdio (devkit/harness) against the GigaChat
+emulator (devkit/emulator) with network latency and a delay between streamed chunks. Two runs:
 
 - load: rounds of N concurrent streaming sessions on one stdin (`request_many`); each session must get exactly its
   own echo, complete, and every stdout line must be one valid message (the harness checks each as it is read, so an
@@ -28,13 +28,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.emulator import Fault, GigaChatEmulator  # noqa: E402
-from tests.harness import PluginProcess, Reply  # noqa: E402
-from tests.harness import messages as m  # noqa: E402
+from devkit.emulator import Fault, GigaChatEmulator
+from devkit.harness import PluginProcess, Reply
+from devkit.harness import messages as m
 
 PROVIDER = "gigachat"
 MODEL = "GigaChat-2"
@@ -269,7 +265,7 @@ def run_soak(plugin: PluginProcess, emu: GigaChatEmulator, requests: int) -> tup
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tools/load.py", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devkit.load", description=__doc__.split("\n")[0])
     parser.add_argument("--sessions", type=int, default=64, help="concurrent streaming sessions per round")
     parser.add_argument("--rounds", type=int, default=20, help="rounds of concurrent sessions")
     parser.add_argument("--requests", type=int, default=2000, help="soak requests (at least 1,000 for the README)")
@@ -277,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rounds, requests = (2, 200) if args.quick else (args.rounds, args.requests)
 
-    from tools.bench_rig import isolate_environment, packaged_plugin
+    from devkit.bench.rig import isolate_environment, packaged_plugin
 
     isolate_environment()
     started = time.perf_counter()

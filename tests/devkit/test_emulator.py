@@ -21,20 +21,12 @@ from gigachat import GigaChat
 from gigachat import exceptions as gx
 from gigachat.context import session_id_cvar
 
-from tests.emulator import Fault, GigaChatEmulator, Reply, count_tokens
-from tests.emulator.testing import (
-    call,
-    clean_gigachat_env,
-    collect,
-    make_client,
-    result,
-    stream_text,
-    table,
-    tls_contexts,
-    user,
-)
+from devkit.emulator import Fault, GigaChatEmulator, Reply, count_tokens
+from devkit.emulator.client import make_client, tls_contexts
+from tests.devkit.sdk_helpers import call, collect, result, stream_text, user
+from tests.tables import table
 
-pytestmark = pytest.mark.usefixtures(clean_gigachat_env.__name__)
+pytestmark = [pytest.mark.devkit, pytest.mark.usefixtures("clean_gigachat_env")]
 
 
 @pytest.fixture
@@ -407,7 +399,7 @@ def test_mtls_requires_a_client_certificate_signed_by_the_given_ca(ca, tmp_path)
 
 
 def test_cli_prints_connection_details_and_serves_until_killed():
-    command = [sys.executable, "-m", "tests.emulator", "--port", "0"]
+    command = [sys.executable, "-m", "devkit.emulator", "--port", "0"]
     proc = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True)
     try:
         details = dict(proc.stderr.readline().strip().split("=", 1) for _ in range(5))

@@ -4,11 +4,11 @@ with GigaChatEmulator() as emu:
     client = GigaChat(base_url=emu.base_url, auth_url=emu.auth_url, credentials=emu.credentials(), ...)
 """
 
-from tests.emulator.faults import Fault
-from tests.emulator.replies import Reply
-from tests.emulator.routes import RecordedRequest, UploadedFile
-from tests.emulator.rules import EMBEDDING_DIMENSIONS, EmbeddingLimits, count_tokens
-from tests.emulator.server import GigaChatEmulator
+from devkit.emulator.faults import Fault
+from devkit.emulator.replies import Reply
+from devkit.emulator.routes import RecordedRequest, UploadedFile
+from devkit.emulator.rules import EMBEDDING_DIMENSIONS, EmbeddingLimits, count_tokens
+from devkit.emulator.server import GigaChatEmulator
 
 __all__ = [
     "EMBEDDING_DIMENSIONS",

@@ -12,15 +12,12 @@ import sys
 import tempfile
 import time
 import zipfile
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.emulator import GigaChatEmulator, Reply  # noqa: E402
-from tests.harness import PluginProcess  # noqa: E402
-from tests.harness import messages as m  # noqa: E402
-from tools.package import build  # noqa: E402
+from devkit import ROOT
+from devkit.emulator import GigaChatEmulator, Reply
+from devkit.harness import PluginProcess
+from devkit.harness import messages as m
+from devkit.package import build
 
 PROVIDER = "gigachat"
 

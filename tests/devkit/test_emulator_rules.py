@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from gigachat import exceptions as gx
 
-from tests.emulator import EMBEDDING_DIMENSIONS, GigaChatEmulator, count_tokens
-from tests.emulator.testing import call, clean_gigachat_env, make_client, raw_post, result, table, user
+from devkit.emulator import EMBEDDING_DIMENSIONS, GigaChatEmulator, count_tokens
+from devkit.emulator.client import make_client
+from tests.devkit.sdk_helpers import call, raw_post, result, user
+from tests.tables import table
 
-pytestmark = pytest.mark.usefixtures(clean_gigachat_env.__name__)
+pytestmark = [pytest.mark.devkit, pytest.mark.usefixtures("clean_gigachat_env")]
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Figure 6 of `make bench`: cold start and idle memory of the packaged plugin against a plugin that does nothing.
 
-The baseline is the harness tests' throwaway `miniecho` plugin (tests/unit/test_harness.py), whose main.py also
+The baseline is the harness tests' throwaway `miniecho` plugin (devkit/miniecho.py), whose main.py also
 imports `gigachat`: the same dependencies loaded, none of our code. Both are compiled as the daemon compiles an
 installed plugin, and started alternately so that both see the same machine.
 """
@@ -11,9 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-from tests.harness import PluginProcess
-from tests.unit import test_harness as miniecho
-from tools.bench_rig import Row, Stat, compile_like_daemon
+from devkit import miniecho
+from devkit.bench.rig import Row, Stat, compile_like_daemon
+from devkit.harness import PluginProcess
 
 STARTUP_TARGET = 1.2  # within 20% of the minimal plugin
 IDLE_SETTLE = 0.5  # seconds after the first heartbeat before reading VmRSS: startup garbage is gone by then

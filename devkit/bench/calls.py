@@ -12,10 +12,8 @@ from pathlib import Path
 from gigachat import GigaChat
 from gigachat.models.chat import Chat, Messages
 
-from tests.emulator import Reply
-from tests.harness import messages as m
-from tools import bench_embeddings
-from tools.bench_rig import (
+from devkit.bench import embeddings as bench_embeddings
+from devkit.bench.rig import (
     EMBEDDING_MODEL,
     MODEL,
     PROVIDER,
@@ -31,6 +29,8 @@ from tools.bench_rig import (
     per_run_median,
     sdk_client,
 )
+from devkit.emulator import Reply
+from devkit.harness import messages as m
 
 ADDED_LATENCY_TARGET = 0.002
 STREAM_ADDED_TARGET = 0.005
@@ -233,7 +233,7 @@ def streaming(rig: Rig, runs: int, streams: int) -> list[Row]:
 
 def in_process_token_count(plugin_dir: Path, runs: int, calls: int) -> dict[str, list[float]]:
     """Timed in a child process: importing the plugin imports dify_plugin, which gevent-patches its importer."""
-    worker = Path(__file__).with_name("bench_inproc.py")
+    worker = Path(__file__).with_name("inproc.py")
     out = subprocess.run(
         [sys.executable, str(worker), "--runs", str(runs), "--calls", str(calls)],
         input=TOKEN_TEXT,
@@ -294,7 +294,7 @@ def token_counting(rig: Rig, runs: int, calls: int) -> list[Row]:
 
 
 def embeddings(rig: Rig, runs: int, chunks: int, latency: float = 0.05) -> list[Row]:
-    """tools/bench_embeddings.py's measurement on this bench's plugin process: a business scope (ten GigaChat streams)
+    """devkit/bench/embeddings.py's measurement on this bench's plugin process: a business scope (ten GigaChat streams)
     at the default parallelism, indexed as Dify indexes a document (its IndexingRunner's ten workers), then by a single
     worker, whose calls cannot overlap (no target: the stricter case)."""
     setup = bench_embeddings.Rig(rig.emulator, rig.plugin)
