@@ -1,6 +1,6 @@
 """`make demo`: the packaged plugin, run as Dify's daemon runs it, against the bundled GigaChat emulator.
 
-Builds dist/gigachat-<version>.difypkg, extracts it into a temporary folder, starts `python -m main` there with
+Builds dist/gigachat-<version>.difypkg, installs it into a temporary folder, starts `python -m main` there with
 INSTALL_METHOD=local, and talks to it over stdin/stdout in the daemon's envelope: credential validation, a streamed
 answer (printed as it arrives), a tool call and an embedding.
 """
@@ -11,32 +11,24 @@ import json
 import sys
 import tempfile
 import time
-import zipfile
+from pathlib import Path
 
 from devkit import ROOT
 from devkit.emulator import GigaChatEmulator, Reply
 from devkit.harness import PluginProcess
 from devkit.harness import messages as m
-from devkit.package import build
-
-PROVIDER = "gigachat"
+from devkit.rig import PROVIDER, credentials_for, install_plugin
 
 
 def main() -> int:
-    built = build(ROOT, ROOT / "dist")
-    print(f"packaged   {built.identifier} ({len(built.files)} files, {built.size:,} bytes)")
     with tempfile.TemporaryDirectory(prefix="gigachat-demo-") as folder, GigaChatEmulator(chunk_delay=0.15) as emu:
-        with zipfile.ZipFile(built.path) as archive:
-            archive.extractall(folder)
-        credentials = {
-            "api_key": emu.credentials(),
-            "scope": "GIGACHAT_API_PERS",
-            "base_url": emu.base_url,
-            "auth_url": emu.auth_url,
-        }
+        installed = install_plugin(Path(folder), dist=ROOT / "dist")
+        built = installed.built
+        print(f"packaged   {built.identifier} ({len(built.files)} files, {built.size:,} bytes)")
+        credentials = credentials_for(emu)
         print(f"emulator   {emu.base_url}")
         started = time.perf_counter()
-        with PluginProcess(folder, python=sys.executable) as plugin:
+        with PluginProcess(installed.dir, python=sys.executable) as plugin:
             plugin.wait_ready(120)
             print(f"plugin     ready (first heartbeat) after {time.perf_counter() - started:.2f} s")
             validation = plugin.request(m.validate_provider_credentials(PROVIDER, credentials))

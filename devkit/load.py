@@ -10,8 +10,8 @@ emulator (devkit/emulator) with network latency and a delay between streamed chu
   interleaved or corrupt line fails the run);
 - soak: a stream of mixed requests (streamed and blocking chat, token counting, embeddings, credential validation)
   sent in concurrent batches, with one faulty request after each batch (a stream cut mid-way, a malformed event, a
-  503 and a 429 that the plugin retries): every answer is checked, and the plugin's resident memory (VmRSS), open
-  file descriptors and sockets are read from /proc at the start (after a warm-up) and at the end.
+  503 and a 429 that the plugin retries): every answer is checked, and the plugin's resident memory, open file
+  descriptors and sockets are read at the start (after a warm-up) and at the end.
 
 Prints the figures as a Markdown table and exits 1 if any request failed. tests/e2e/test_load.py runs the same
 code in small sizes as part of `make test`.
@@ -22,47 +22,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from devkit import table
 from devkit.emulator import Fault, GigaChatEmulator
 from devkit.harness import PluginProcess, Reply
 from devkit.harness import messages as m
+from devkit.rig import MODEL, PROVIDER, ProcessStats, credentials_for, embedding_request, running_rig
 
-PROVIDER = "gigachat"
-MODEL = "GigaChat-2"
-EMBEDDER = "Embeddings"
 LATENCY = 0.05  # seconds before the emulator answers
 CHUNK_DELAY = 0.01  # seconds between streamed events
 SOAK_BATCH = 16  # soak requests in flight at once
 CAPPED_POOL = 64  # dify_plugin's MAX_WORKER for the second soak
-
-
-@dataclass(frozen=True)
-class ProcessStats:
-    """What a leak would grow: resident memory, open descriptors, and the sockets among them."""
-
-    rss_kib: int
-    fds: int
-    sockets: int
-
-    @classmethod
-    def of(cls, pid: int) -> ProcessStats:
-        status = Path(f"/proc/{pid}/status").read_text()
-        rss = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
-        links = []
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            try:
-                links.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
-            except OSError:  # closed between listing and reading
-                continue
-        return cls(rss, len(links), sum(1 for link in links if link.startswith("socket:")))
-
-    def __str__(self) -> str:
-        return f"{self.rss_kib / 1024:.1f} MiB, {self.fds} fds ({self.sockets} sockets)"
 
 
 @dataclass
@@ -130,7 +103,7 @@ def _tokens(creds: dict, n: int) -> tuple[dict, Check]:
 
 
 def _embed(creds: dict, n: int) -> tuple[dict, Check]:
-    data = m.invoke_embedding(PROVIDER, EMBEDDER, creds, [f"first text {n}", f"second text {n}"])
+    data = embedding_request(creds, [f"first text {n}", f"second text {n}"])
     return data, lambda reply: len(reply.chunks[0]["embeddings"]) == 2
 
 
@@ -226,29 +199,15 @@ def soak(
 # ---- the run -------------------------------------------------------------------------------------------------------
 
 
-def credentials(emu: GigaChatEmulator) -> dict[str, str]:
-    return {
-        "auth_method": "authorization_key",
-        "api_key": emu.credentials(),
-        "scope": "GIGACHAT_API_PERS",
-        "base_url": emu.base_url,
-        "auth_url": emu.auth_url,
-        "request_timeout": "60",
-    }
+HEADER = ("Run", "Size", "Failures", "Resident memory, after warm-up → end", "File descriptors", "Sockets")
 
 
-def row(name: str, size: str, run: Outcome) -> str:
+def row(name: str, size: str, run: Outcome) -> tuple[str, ...]:
     """One line of README's reliability table."""
     assert run.start and run.end
-    memory = f"{run.start.rss_kib / 1024:.1f} → {run.end.rss_kib / 1024:.1f} MiB"
-    fds = f"{run.start.fds} → {run.end.fds} | {run.start.sockets} → {run.end.sockets}"
-    return f"| {name} | {size} | {len(run.failures)} | {memory} | {fds} |"
-
-
-HEADER = [
-    "| Run | Size | Failures | Resident memory, after warm-up → end | File descriptors | Sockets |",
-    "| --- | --- | --- | --- | --- | --- |",
-]
+    memory = f"{run.start.rss_bytes / 2**20:.1f} → {run.end.rss_bytes / 2**20:.1f} MiB"
+    fds, sockets = f"{run.start.fds} → {run.end.fds}", f"{run.start.sockets} → {run.end.sockets}"
+    return name, size, str(len(run.failures)), memory, fds, sockets
 
 
 def run_soak(plugin: PluginProcess, emu: GigaChatEmulator, requests: int) -> tuple[Outcome, list[str]]:
@@ -260,7 +219,7 @@ def run_soak(plugin: PluginProcess, emu: GigaChatEmulator, requests: int) -> tup
             shown[0] = done
             print(f"  {done} requests, {ProcessStats.of(plugin.pid)}", file=sys.stderr)
 
-    outcome = soak(plugin, emu, credentials(emu), requests, warm_up=requests // 2, progress=progress)
+    outcome = soak(plugin, emu, credentials_for(emu), requests, warm_up=requests // 2, progress=progress)
     return outcome, list(plugin.violations)
 
 
@@ -273,40 +232,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rounds, requests = (2, 200) if args.quick else (args.rounds, args.requests)
 
-    from devkit.bench.rig import isolate_environment, packaged_plugin
-
-    isolate_environment()
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="gigachat-load-") as folder:
-        plugin_dir = packaged_plugin(Path(folder))
-        with GigaChatEmulator(latency=LATENCY, chunk_delay=CHUNK_DELAY) as emu:
-            with PluginProcess(plugin_dir, python=sys.executable) as plugin:
-                plugin.wait_ready(120)
-                print(f"load: {args.sessions} sessions x {rounds} rounds ...", file=sys.stderr)
-                load_run = load(plugin, credentials(emu), args.sessions, rounds)
-                soak_run, violations = run_soak(plugin, emu, requests)
-            # dify_plugin's worker pool (a ThreadPoolExecutor of MAX_WORKER=1000 greenlets) keeps adding workers
-            # under bursts, about 10 KiB each, until it reaches its cap; a second process with the pool capped low
-            # shows the plugin's own drift apart from that.
-            env = {**os.environ, "MAX_WORKER": str(CAPPED_POOL)}
-            with PluginProcess(plugin_dir, python=sys.executable, env=env) as plugin:
-                plugin.wait_ready(120)
-                capped_run, capped_violations = run_soak(plugin, emu, requests)
+    with running_rig(latency=LATENCY, chunk_delay=CHUNK_DELAY) as rig:
+        print(f"load: {args.sessions} sessions x {rounds} rounds ...", file=sys.stderr)
+        load_run = load(rig.plugin, credentials_for(rig.emulator), args.sessions, rounds)
+        soak_run, violations = run_soak(rig.plugin, rig.emulator, requests)
+        # dify_plugin's worker pool (a ThreadPoolExecutor of MAX_WORKER=1000 greenlets) keeps adding workers under
+        # bursts, about 10 KiB each, until it reaches its cap; a second process with the pool capped low shows the
+        # plugin's own drift apart from that.
+        env = {**os.environ, "MAX_WORKER": str(CAPPED_POOL)}
+        with PluginProcess(rig.plugin_dir, python=sys.executable, env=env) as capped:
+            capped.wait_ready(120)
+            capped_run, capped_violations = run_soak(capped, rig.emulator, requests)
     size = f"{requests} requests after {requests // 2} to warm up, {SOAK_BATCH} at a time"
-    print(
-        "\n".join(
-            [
-                *HEADER,
-                row(
-                    "Load: concurrent streaming sessions",
-                    f"{args.sessions} × {rounds} rounds = {load_run.requests} streams",
-                    load_run,
-                ),
-                row("Soak: mixed requests with faults", size, soak_run),
-                row(f"Soak, dify_plugin's worker pool capped at {CAPPED_POOL}", size, capped_run),
-            ]
-        )
-    )
+    streams = f"{args.sessions} × {rounds} rounds = {load_run.requests} streams"
+    rows = [
+        row("Load: concurrent streaming sessions", streams, load_run),
+        row("Soak: mixed requests with faults", size, soak_run),
+        row(f"Soak, dify_plugin's worker pool capped at {CAPPED_POOL}", size, capped_run),
+    ]
+    print(table.markdown(HEADER, rows))
     print(f"\nlatency {LATENCY} s, chunk delay {CHUNK_DELAY} s; took {time.perf_counter() - started:.0f} s")
     failures = load_run.failures + soak_run.failures + capped_run.failures + violations + capped_violations
     for failure in failures[:20]:

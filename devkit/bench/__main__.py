@@ -8,9 +8,9 @@ figure is measured over several runs, each beside its baseline measured in the s
 directly with the `gigachat` SDK and one cached client. Prints a Markdown table of the median run and the range of
 runs (min–max). The figures are what README.md's "Performance" section shows; no test asserts on timings.
 
-Modules: rig.py (plugin, emulator, statistics), calls.py (figures 1-5), inproc.py (figure 4's in-process timing, in
-a child process), startup.py (6), throughput.py (7), profile.py (--profile: py-spy on the plugin process); figure 5
-is embeddings.py's measurement.
+Modules: devkit/rig.py (plugin, emulator, account), stats.py (statistics, the table), calls.py (figures 1-5),
+inproc.py (figure 4's in-process timing, in a child process), startup.py (6), throughput.py (7), profile.py
+(--profile: py-spy on the plugin process); figure 5 is embeddings.py's measurement.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import argparse
 import os
 import platform
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -30,9 +29,8 @@ from devkit.bench import calls as bench_calls
 from devkit.bench import profile as bench_profile
 from devkit.bench import startup as bench_startup
 from devkit.bench import throughput as bench_throughput
-from devkit.bench.rig import Rig, Row, isolate_environment, markdown, packaged_plugin
-from devkit.emulator import GigaChatEmulator
-from devkit.harness import PluginProcess
+from devkit.bench.stats import Row, markdown
+from devkit.rig import Rig, running_rig
 
 
 @dataclass(frozen=True)
@@ -50,14 +48,14 @@ FULL = Sizes(runs=5, invocations=200, calls=100, streams=6, chunks=1000, rounds=
 QUICK = Sizes(runs=1, invocations=20, calls=5, streams=2, chunks=128, rounds=1, warm_starts=False)
 
 
-def figures(rig: Rig, scratch: Path, s: Sizes) -> dict[str, Callable[[], list[Row]]]:
+def figures(rig: Rig, s: Sizes) -> dict[str, Callable[[], list[Row]]]:
     return {
         "1": lambda: bench_calls.authentication(rig, s.runs, s.invocations),
         "2": lambda: bench_calls.blocking_latency(rig, s.runs, s.calls),
         "3": lambda: bench_calls.streaming(rig, s.runs, s.streams),
         "4": lambda: bench_calls.token_counting(rig, s.runs, s.calls),
         "5": lambda: bench_calls.embeddings(rig, s.runs, s.chunks),
-        "6": lambda: bench_startup.startup(rig.plugin_dir, scratch, s.runs, s.warm_starts),
+        "6": lambda: bench_startup.startup(rig.plugin_dir, s.runs, s.warm_starts),
         "7": lambda: bench_throughput.throughput(rig, s.runs, s.rounds),
     }
 
@@ -73,23 +71,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs:
         sizes = replace(sizes, runs=args.runs)
     wanted = [f.strip() for f in args.only.split(",") if f.strip()]
-    isolate_environment()
     started = time.perf_counter()
     rows: list[Row] = []
-    with tempfile.TemporaryDirectory(prefix="gigachat-bench-") as folder:
-        plugin_dir = packaged_plugin(Path(folder))
-        with GigaChatEmulator() as emu, PluginProcess(plugin_dir, python=sys.executable) as plugin:
-            plugin.wait_ready(120)
-            rig = Rig(plugin_dir, emu, plugin)
-            rig.warm_up()
-            table = figures(rig, Path(folder), sizes)
-            profiling = bench_profile.sampling(plugin.pid, args.profile) if args.profile else nullcontext()
-            with profiling:
-                for number in wanted:
-                    figure_started = time.perf_counter()
-                    rows += table[number]()
-                    took = time.perf_counter() - figure_started
-                    print(f"figure {number}: {took:.1f} s", file=sys.stderr, flush=True)
+    with running_rig() as rig:
+        rig.warm_up()
+        table = figures(rig, sizes)
+        profiling = bench_profile.sampling(rig.plugin.pid, args.profile) if args.profile else nullcontext()
+        with profiling:
+            for number in wanted:
+                figure_started = time.perf_counter()
+                rows += table[number]()
+                took = time.perf_counter() - figure_started
+                print(f"figure {number}: {took:.1f} s", file=sys.stderr, flush=True)
     print(markdown(rows))
     # Other work on the machine shows in latency and throughput first: the load average says how quiet it was.
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())

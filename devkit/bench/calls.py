@@ -13,24 +13,21 @@ from gigachat import GigaChat
 from gigachat.models.chat import Chat, Messages
 
 from devkit.bench import embeddings as bench_embeddings
-from devkit.bench.rig import (
+from devkit.bench.stats import Row, Stat, differences, ms, per_run_median
+from devkit.emulator import Reply
+from devkit.emulator.client import make_client
+from devkit.harness import messages as m
+from devkit.rig import (
     EMBEDDING_MODEL,
     MODEL,
     PROVIDER,
     Rig,
-    Row,
-    Stat,
     chat_request,
     checked,
-    differences,
+    embedding_request,
     fresh_key,
-    ms,
     num_tokens_request,
-    per_run_median,
-    sdk_client,
 )
-from devkit.emulator import Reply
-from devkit.harness import messages as m
 
 ADDED_LATENCY_TARGET = 0.002
 STREAM_ADDED_TARGET = 0.005
@@ -45,6 +42,11 @@ def sdk_chat(text: str) -> Chat:
     return Chat(model=MODEL, messages=[Messages(role="user", content=text)])
 
 
+def sdk_client(rig: Rig, key: str) -> GigaChat:
+    """The baseline: one cached SDK client with every setting explicit, as the plugin builds its own."""
+    return make_client(rig.emulator, credentials=key, timeout=60.0)
+
+
 # ---- 1. authentication ----------------------------------------------------------------------------------------
 
 
@@ -57,7 +59,7 @@ def _mixed_request(creds: dict, i: int) -> dict:
     if kind == 2:
         return num_tokens_request(creds, f"question {i}")
     if kind == 3:
-        return m.invoke_embedding(PROVIDER, EMBEDDING_MODEL, creds, [f"chunk {i}"])
+        return embedding_request(creds, [f"chunk {i}"])
     return m.validate_provider_credentials(PROVIDER, creds)
 
 
@@ -80,7 +82,7 @@ def authentication(rig: Rig, runs: int, invocations: int, wave: int = 10) -> lis
     emu = rig.emulator
     plugin_counts, sdk_counts = [], []
     for _ in range(runs):
-        _, creds = rig.new_account()
+        _, creds = rig.account()
         requests = [_mixed_request(creds, i) for i in range(invocations)]
         before = emu.oauth_calls
         for start in range(0, invocations, wave):
@@ -88,7 +90,7 @@ def authentication(rig: Rig, runs: int, invocations: int, wave: int = 10) -> lis
                 checked(reply)
         plugin_counts.append(emu.oauth_calls - before)
         before = emu.oauth_calls
-        with sdk_client(emu, fresh_key(emu)) as client:
+        with sdk_client(rig, fresh_key(emu)) as client:
             for i in range(invocations):
                 _mixed_sdk(client, i)
         sdk_counts.append(emu.oauth_calls - before)
@@ -115,7 +117,7 @@ def blocking_latency(rig: Rig, runs: int, calls: int) -> list[Row]:
     through the same path (what the daemon framing and dify_plugin's dispatch cost without any plugin work)."""
     emu, plugin = rig.emulator, rig.plugin
     chat_runs, sdk_runs, frame_runs = [], [], []
-    with sdk_client(emu, rig.key) as client:
+    with sdk_client(rig, rig.key) as client:
         client.chat(sdk_chat("warm up"))
         for _ in range(runs):
             chat, sdk, frame = [], [], []
@@ -178,7 +180,7 @@ def streaming(rig: Rig, runs: int, streams: int) -> list[Row]:
     emu.chunk_delay = STREAM_CHUNK_DELAY
     runs_out: dict[str, list[float]] = {"p_delay": [], "s_delay": [], "p_first": [], "s_first": []}
     try:
-        with sdk_client(emu, rig.key) as client:
+        with sdk_client(rig, rig.key) as client:
             list(client.stream(sdk_chat("warm up")))
             for _ in range(runs):
                 p_delay, s_delay, p_first, s_first = [], [], [], []
@@ -233,15 +235,9 @@ def streaming(rig: Rig, runs: int, streams: int) -> list[Row]:
 
 def in_process_token_count(plugin_dir: Path, runs: int, calls: int) -> dict[str, list[float]]:
     """Timed in a child process: importing the plugin imports dify_plugin, which gevent-patches its importer."""
-    worker = Path(__file__).with_name("inproc.py")
+    worker = [sys.executable, str(Path(__file__).with_name("inproc.py")), "--runs", str(runs), "--calls", str(calls)]
     out = subprocess.run(
-        [sys.executable, str(worker), "--runs", str(runs), "--calls", str(calls)],
-        input=TOKEN_TEXT,
-        cwd=plugin_dir,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
+        worker, input=TOKEN_TEXT, cwd=plugin_dir, capture_output=True, text=True, check=True, timeout=120
     )
     return json.loads(out.stdout)
 
@@ -250,7 +246,7 @@ def token_counting(rig: Rig, runs: int, calls: int) -> list[Row]:
     emu, plugin = rig.emulator, rig.plugin
     inproc = in_process_token_count(rig.plugin_dir, runs, calls)
     network, path_runs, sdk_runs = [], [], []
-    with sdk_client(emu, rig.key) as client:
+    with sdk_client(rig, rig.key) as client:
         client.tokens_count([TOKEN_TEXT], model=MODEL)
         for _ in range(runs):
             emu.reset()
@@ -297,13 +293,11 @@ def embeddings(rig: Rig, runs: int, chunks: int, latency: float = 0.05) -> list[
     """devkit/bench/embeddings.py's measurement on this bench's plugin process: a business scope (ten GigaChat streams)
     at the default parallelism, indexed as Dify indexes a document (its IndexingRunner's ten workers), then by a single
     worker, whose calls cannot overlap (no target: the stricter case)."""
-    setup = bench_embeddings.Rig(rig.emulator, rig.plugin)
     rows = []
     try:
         for workers in (bench_embeddings.DIFY_INDEXING_WORKERS, 1):
             results = [
-                bench_embeddings.bench_embeddings(chunks, latency, dify_workers=workers, setup=setup)
-                for _ in range(runs)
+                bench_embeddings.bench_embeddings(rig, chunks, latency, dify_workers=workers) for _ in range(runs)
             ]
             rows.append(_embeddings_row(results, chunks, latency, with_target=workers > 1))
     finally:

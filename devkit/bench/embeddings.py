@@ -14,28 +14,18 @@ figures; `make bench` (devkit/bench/__main__.py) imports it.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
-import uuid
-import zipfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
-import yaml
-from gigachat import GigaChat
-
-from devkit import ROOT
+from devkit import table
 from devkit.emulator import GigaChatEmulator
+from devkit.emulator.client import make_client
 from devkit.harness import PluginProcess
-from devkit.harness import messages as m
-from devkit.package import build
+from devkit.rig import Rig, cpu_seconds, embedding_request, fresh_key, max_chunks, running_rig
 from models.common.settings import STREAMS_PER_SCOPE, default_embedding_parallelism
 
-PROVIDER = "gigachat"
 # Indexing a knowledge base of a thousand chunks is a business's job; an individual's scope has a single stream.
 BUSINESS = "GIGACHAT_API_B2B"
 DIFY_INDEXING_WORKERS = 10  # langgenius/dify api/core/indexing_runner.py `_load`: max_workers = 10
@@ -87,61 +77,13 @@ def corpus(chunks: int) -> list[str]:
     ]
 
 
-def max_chunks(model: str) -> int:
-    """What Dify reads from the model's YAML to size its calls."""
-    entity = yaml.safe_load((ROOT / "models" / "text_embedding" / f"{model}.yaml").read_text(encoding="utf-8"))
-    return int(entity["model_properties"]["max_chunks"])
-
-
-@dataclass
-class Rig:
-    """The emulator and one running plugin process, shared by several benchmark runs."""
-
-    emulator: GigaChatEmulator
-    plugin: PluginProcess
-
-    def credentials(self, key: str, scope: str, parallelism: int | None) -> dict[str, str]:
-        values = {
-            "auth_method": "authorization_key",
-            "api_key": key,
-            "scope": scope,
-            "base_url": self.emulator.base_url,
-            "auth_url": self.emulator.auth_url,
-            "request_timeout": "60",
-        }
-        if parallelism is not None:
-            values["embedding_parallelism"] = str(parallelism)
-        return values
-
-    def fresh_key(self, scope: str) -> str:
-        """A key no cached client has used, so the run's OAuth calls are its own."""
-        return self.emulator.add_account(str(uuid.uuid4()), str(uuid.uuid4()), scope)
-
-
-@contextmanager
-def rig(latency: float, plugin_dir: Path | None = None, python: str = sys.executable) -> Iterator[Rig]:
-    with tempfile.TemporaryDirectory(prefix="gigachat-bench-") as folder:
-        if plugin_dir is None:
-            built = build(ROOT, Path(folder) / "dist")
-            plugin_dir = Path(folder) / "plugin"
-            with zipfile.ZipFile(built.path) as archive:
-                archive.extractall(plugin_dir)
-        with GigaChatEmulator(latency=latency) as emu, PluginProcess(plugin_dir, python=python) as plugin:
-            plugin.wait_ready(120)
-            setup = Rig(emu, plugin)
-            # Warm the plugin's code paths (imports, schemas, a full-size reply) with a key no measured run uses.
-            warm_up = corpus(max_chunks("Embeddings"))
-            _invoke(setup, "Embeddings", setup.credentials(setup.fresh_key(BUSINESS), BUSINESS, None), [warm_up])
-            yield setup
-
-
 def bench_embeddings(
+    rig: Rig,
     chunks: int = 1000,
     latency: float = 0.05,
     model: str = "Embeddings",
     parallelism: int | None = None,
     dify_workers: int = 1,
-    setup: Rig | None = None,
     repeat: int = 1,
     scope: str = BUSINESS,
 ) -> BenchResult:
@@ -149,11 +91,8 @@ def bench_embeddings(
 
     With `repeat` > 1 both are measured that many times and the median wall times are reported.
     """
-    if setup is None:
-        with rig(latency) as own:
-            return bench_embeddings(chunks, latency, model, parallelism, dify_workers, own, repeat, scope)
     runs = max(repeat, 1)
-    results = [_measure(chunks, latency, model, scope, parallelism, dify_workers, setup) for _ in range(runs)]
+    results = [_measure(rig, chunks, latency, model, scope, parallelism, dify_workers) for _ in range(runs)]
     return _median(results)
 
 
@@ -164,19 +103,19 @@ def _median(results: list[BenchResult]) -> BenchResult:
 
 
 def _measure(
-    chunks: int, latency: float, model: str, scope: str, parallelism: int | None, dify_workers: int, setup: Rig
+    rig: Rig, chunks: int, latency: float, model: str, scope: str, parallelism: int | None, dify_workers: int
 ) -> BenchResult:
     texts = corpus(chunks)
     calls = _dify_calls(texts, max_chunks(model), dify_workers)
-    emu = setup.emulator
-    credentials = setup.credentials(setup.fresh_key(scope), scope, parallelism)
+    emu = rig.emulator
+    _, credentials = rig.account(scope, **({} if parallelism is None else {"embedding_parallelism": str(parallelism)}))
     emu.reset()
     emu.latency, emu.max_in_flight = latency, STREAMS_PER_SCOPE[scope]
     try:
-        started = _Clock.now(setup.plugin)
+        started = _Clock.now(rig.plugin)
         for wave in calls:
-            _invoke(setup, model, credentials, wave)
-        plugin = _run("plugin", started, emu, setup.plugin)
+            _invoke(rig.plugin, model, credentials, wave)
+        plugin = _run("plugin", started, emu, rig.plugin)
         if emu.refused_over_limit:
             raise RuntimeError(
                 f"GigaChat would have refused {emu.refused_over_limit} request(s) for exceeding {scope}'s "
@@ -186,31 +125,15 @@ def _measure(
         sequential = sequential_sdk(emu, texts, model, scope, batches)
     finally:
         emu.max_in_flight = None
-    return BenchResult(
-        chunks=chunks,
-        model=model,
-        latency=latency,
-        scope=scope,
-        parallelism=parallelism,
-        dify_workers=dify_workers,
-        calls=sum(len(wave) for wave in calls),
-        batch_sizes=batches,
-        plugin=plugin,
-        sequential=sequential,
-    )
+    made = sum(len(wave) for wave in calls)
+    return BenchResult(chunks, model, latency, scope, parallelism, dify_workers, made, batches, plugin, sequential)
 
 
 def sequential_sdk(
     emu: GigaChatEmulator, texts: Sequence[str], model: str, scope: str, batch_sizes: Sequence[int]
 ) -> Run:
     """The baseline: one SDK client, one request after another, with the given batch sizes."""
-    client = GigaChat(
-        base_url=emu.base_url,
-        auth_url=emu.auth_url,
-        credentials=emu.add_account(str(uuid.uuid4()), str(uuid.uuid4()), scope),
-        scope=scope,
-        timeout=60,
-    )
+    client = make_client(emu, credentials=fresh_key(emu, scope), scope=scope, model=None, timeout=60.0)
     emu.reset()
     started = _Clock.now(None)
     offset = 0
@@ -229,9 +152,9 @@ def _dify_calls(texts: list[str], chunk_limit: int, workers: int) -> list[list[l
     return [[c[i] for c in per_worker if i < len(c)] for i in range(waves)]
 
 
-def _invoke(setup: Rig, model: str, credentials: dict, wave: list[list[str]]) -> None:
-    requests = [m.invoke_embedding(PROVIDER, model, credentials, texts) for texts in wave]
-    for texts, reply in zip(wave, setup.plugin.request_many(requests, timeout=300), strict=True):
+def _invoke(plugin: PluginProcess, model: str, credentials: dict, wave: list[list[str]]) -> None:
+    requests = [embedding_request(credentials, texts, model) for texts in wave]
+    for texts, reply in zip(wave, plugin.request_many(requests, timeout=300), strict=True):
         if reply.error is not None or reply.violations:
             raise RuntimeError(f"the plugin failed: {reply.error or reply.violations}")
         if len(reply.chunks[0]["embeddings"]) != len(texts):
@@ -246,16 +169,7 @@ class _Clock:
 
     @classmethod
     def now(cls, plugin: PluginProcess | None) -> _Clock:
-        return cls(time.perf_counter(), time.process_time(), _process_cpu(plugin.pid) if plugin else 0.0)
-
-
-def _process_cpu(pid: int) -> float:
-    """User and system CPU seconds of another process, from /proc (0 where there is no /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cls(time.perf_counter(), cpu_seconds(), cpu_seconds(plugin.pid) if plugin else 0.0)
 
 
 def _run(label: str, started: _Clock, emu: GigaChatEmulator, plugin: PluginProcess | None = None) -> Run:
@@ -272,25 +186,38 @@ def _run(label: str, started: _Clock, emu: GigaChatEmulator, plugin: PluginProce
     )
 
 
-def markdown(results: Sequence[BenchResult]) -> str:
-    head = (
-        "| Latency | Dify workers | Scope: parallelism | Wall time | HTTP requests | OAuth "
-        "| CPU: bench process / plugin | Sequential SDK loop | Speed-up |\n"
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+HEADER = (
+    "Latency",
+    "Dify workers",
+    "Scope: parallelism",
+    "Wall time",
+    "HTTP requests",
+    "OAuth",
+    "CPU: bench process / plugin",
+    "Sequential SDK loop",
+    "Speed-up",
+)
+
+
+def _cells(r: BenchResult) -> tuple[str, ...]:
+    default = default_embedding_parallelism(r.scope)
+    parallelism = f"default ({default})" if r.parallelism is None else str(r.parallelism)
+    p, s = r.plugin, r.sequential
+    return (
+        f"{r.latency * 1000:g} ms",
+        f"{r.dify_workers} ({r.calls} calls)",
+        f"{r.scope.removeprefix('GIGACHAT_API_')}: {parallelism}",
+        f"{p.wall_seconds:.2f} s",
+        f"{p.http_requests} (≤ {p.max_inputs_per_request} texts)",
+        str(p.oauth_calls),
+        f"{p.rig_cpu_seconds:.2f} s / {p.plugin_cpu_seconds:.2f} s",
+        f"{s.wall_seconds:.2f} s",
+        f"{r.speedup:.1f}x",
     )
-    rows = []
-    for r in results:
-        scope = r.scope.removeprefix("GIGACHAT_API_")
-        default = default_embedding_parallelism(r.scope)
-        parallelism = f"default ({default})" if r.parallelism is None else str(r.parallelism)
-        p, s = r.plugin, r.sequential
-        rows.append(
-            f"| {r.latency * 1000:g} ms | {r.dify_workers} ({r.calls} calls) | {scope}: {parallelism} "
-            f"| {p.wall_seconds:.2f} s | {p.http_requests} (≤ {p.max_inputs_per_request} texts) | {p.oauth_calls} "
-            f"| {p.rig_cpu_seconds:.2f} s / {p.plugin_cpu_seconds:.2f} s | {s.wall_seconds:.2f} s "
-            f"| {r.speedup:.1f}x |"
-        )
-    return "\n".join([head, *rows])
+
+
+def markdown(results: Sequence[BenchResult]) -> str:
+    return table.markdown(HEADER, map(_cells, results))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -303,10 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per row; the median is reported")
     args = parser.parse_args(argv)
     sweep = [int(value) for value in args.sweep.split(",") if value]
-    with rig(args.latency) as setup:
+    with running_rig() as rig:
+        rig.warm_up()
 
         def bench(latency: float, parallelism: int | None, workers: int = 1, scope: str = BUSINESS) -> BenchResult:
-            return bench_embeddings(args.chunks, latency, args.model, parallelism, workers, setup, args.repeat, scope)
+            return bench_embeddings(rig, args.chunks, latency, args.model, parallelism, workers, args.repeat, scope)
 
         results = [bench(args.latency, None), bench(args.latency, None, DIFY_INDEXING_WORKERS)]
         results += [bench(args.latency, None, scope="GIGACHAT_API_PERS")]

@@ -15,39 +15,25 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from gigachat import GigaChat
 
 from devkit import ROOT
 from devkit.bench.calls import sdk_chat
-from devkit.bench.rig import Rig, Row, Stat, chat_request, checked, credentials, differences, ms
+from devkit.bench.stats import Row, Stat, differences, ms
 from devkit.emulator.client import make_client
+from devkit.rig import Rig, chat_request, checked, cpu_seconds, credentials_for
 
 CONCURRENCY = 64
-_TICK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int | None = None) -> float:
-    """User + system CPU time of a process (this one by default). Unlike wall time, it hardly moves when other
-    work shares the machine, so it is the steadier measure of what one session costs."""
-    if pid is None:
-        times = os.times()
-        return times.user + times.system
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime: fields 14 and 15 of proc(5)
+class EmulatorProcess(NamedTuple):
+    """The connection details `python -m devkit.emulator` prints: all that clients and credentials need of it."""
 
-
-@dataclass(frozen=True)
-class EmulatorProcess:
     base_url: str
     auth_url: str
     key: str
-
-    def client(self) -> GigaChat:
-        # make_client reads only these three attributes and `credentials()` from the emulator it is given.
-        return make_client(self, credentials=self.key, timeout=60.0)  # type: ignore[arg-type]
 
     def credentials(self) -> str:
         return self.key
@@ -96,8 +82,8 @@ def throughput(rig: Rig, runs: int, rounds: int) -> list[Row]:
     """`rounds` waves of 64 concurrent sessions per run; sessions/s = sessions / wall time of the waves."""
     plugin_rates, sdk_rates, plugin_cpu, sdk_cpu = [], [], [], []
     sessions = rounds * CONCURRENCY
-    with emulator_process() as emu, emu.client() as client, ThreadPoolExecutor(CONCURRENCY) as pool:
-        creds = credentials((emu.base_url, emu.auth_url), emu.key)
+    with emulator_process() as emu, make_client(emu, timeout=60.0) as client, ThreadPoolExecutor(CONCURRENCY) as pool:
+        creds = credentials_for(emu)
         _plugin_round(rig, creds)  # warm: token, 64 pooled connections
         list(pool.map(lambda i: _sdk_session(client, i), range(CONCURRENCY)))
         for _ in range(runs):

@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Iterator
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -210,6 +211,15 @@ class GigaChatEmulator:
             self._replies.clear()
             self._faults.clear()
             self._clear_records()
+
+    @contextlib.contextmanager
+    def cleared(self) -> Iterator[GigaChatEmulator]:
+        """This emulator, reset before and after the block: one test's view of an emulator that tests share."""
+        self.reset()
+        try:
+            yield self
+        finally:
+            self.reset()
 
     def live_files(self) -> set[str]:
         with self._lock:

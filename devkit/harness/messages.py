@@ -69,11 +69,13 @@ def text_part(text: str) -> dict:
     return _content_item("text", data=text)
 
 
-def _file_format(filename: str, mime_type: str) -> str:
+def _file_part(
+    kind: str, base64_data: str | None, url: str | None, mime_type: str, filename: str, **extra: str
+) -> dict:
     # Dify fills `format` with the file extension; fall back to the MIME subtype.
-    if "." in filename:
-        return filename.rsplit(".", 1)[1].lower()
-    return mime_type.split("/")[-1]
+    file_format = filename.rsplit(".", 1)[1].lower() if "." in filename else mime_type.split("/")[-1]
+    fields = {"base64_data": base64_data or "", "url": url or "", "format": file_format, "mime_type": mime_type}
+    return _content_item(kind, **fields, **extra, filename=filename)
 
 
 def image_part(
@@ -83,15 +85,7 @@ def image_part(
     filename: str = "a.png",
     detail: str = "high",
 ) -> dict:
-    return _content_item(
-        "image",
-        base64_data=base64_data or "",
-        url=url or "",
-        format=_file_format(filename, mime_type),
-        mime_type=mime_type,
-        detail=detail,
-        filename=filename,
-    )
+    return _file_part("image", base64_data, url, mime_type, filename, detail=detail)
 
 
 def document_part(
@@ -101,14 +95,7 @@ def document_part(
     filename: str = "a.pdf",
 ) -> dict:
     # Documents have no `detail` in the SDK, but Go still sends the empty field.
-    return _content_item(
-        "document",
-        base64_data=base64_data or "",
-        url=url or "",
-        format=_file_format(filename, mime_type),
-        mime_type=mime_type,
-        filename=filename,
-    )
+    return _file_part("document", base64_data, url, mime_type, filename)
 
 
 def tool_call(id: str, name: str, arguments_json_str: str) -> dict:  # `id` mirrors the wire field name
@@ -127,6 +114,12 @@ def _data(action: str, user_id: str, **fields: Any) -> dict:
     return {"user_id": user_id, "type": "model", "action": action, **fields}
 
 
+def _model_data(action: str, user_id: str, provider: str, model_type: str, model: str, creds: dict, **fields: Any):
+    """A request about one model: the fields every such request struct starts with, then its own."""
+    model_fields = {"provider": provider, "model_type": model_type, "model": model, "credentials": creds}
+    return _data(action, user_id, **model_fields, **fields)
+
+
 def invoke_llm(
     provider: str,
     model: str,
@@ -139,20 +132,9 @@ def invoke_llm(
     user_id: str = "u-1",
 ) -> dict:
     # `tools` and `stop` are required keys for the SDK (null allowed); `json_schema` is always present in Go's struct.
-    return _data(
-        "invoke_llm",
-        user_id,
-        provider=provider,
-        model_type="llm",
-        model=model,
-        credentials=credentials,
-        model_parameters=dict(model_parameters or {}),
-        prompt_messages=prompt_messages,
-        tools=tools,
-        stop=stop,
-        stream=stream,
-        json_schema=None,
-    )
+    fields = {"model_parameters": dict(model_parameters or {}), "prompt_messages": prompt_messages, "tools": tools}
+    fields |= {"stop": stop, "stream": stream, "json_schema": None}
+    return _model_data("invoke_llm", user_id, provider, "llm", model, credentials, **fields)
 
 
 def llm_num_tokens(
@@ -163,16 +145,8 @@ def llm_num_tokens(
     tools: list[dict] | None = None,
     user_id: str = "u-1",
 ) -> dict:
-    return _data(
-        "get_llm_num_tokens",
-        user_id,
-        provider=provider,
-        model_type="llm",
-        model=model,
-        credentials=credentials,
-        prompt_messages=prompt_messages,
-        tools=tools,
-    )
+    fields = {"prompt_messages": prompt_messages, "tools": tools}
+    return _model_data("get_llm_num_tokens", user_id, provider, "llm", model, credentials, **fields)
 
 
 def invoke_embedding(
@@ -183,28 +157,13 @@ def invoke_embedding(
     input_type: str = "document",
     user_id: str = "u-1",
 ) -> dict:
-    return _data(
-        "invoke_text_embedding",
-        user_id,
-        provider=provider,
-        model_type="text-embedding",
-        model=model,
-        credentials=credentials,
-        texts=texts,
-        input_type=input_type,
-    )
+    fields = {"texts": texts, "input_type": input_type}
+    return _model_data("invoke_text_embedding", user_id, provider, "text-embedding", model, credentials, **fields)
 
 
 def embedding_num_tokens(provider: str, model: str, credentials: dict, texts: list[str], user_id: str = "u-1") -> dict:
-    return _data(
-        "get_text_embedding_num_tokens",
-        user_id,
-        provider=provider,
-        model_type="text-embedding",
-        model=model,
-        credentials=credentials,
-        texts=texts,
-    )
+    action = "get_text_embedding_num_tokens"
+    return _model_data(action, user_id, provider, "text-embedding", model, credentials, texts=texts)
 
 
 def validate_provider_credentials(provider: str, credentials: dict, user_id: str = "u-1") -> dict:
@@ -214,25 +173,11 @@ def validate_provider_credentials(provider: str, credentials: dict, user_id: str
 def validate_model_credentials(
     provider: str, model_type: str, model: str, credentials: dict, user_id: str = "u-1"
 ) -> dict:
-    return _data(
-        "validate_model_credentials",
-        user_id,
-        provider=provider,
-        model_type=model_type,
-        model=model,
-        credentials=credentials,
-    )
+    return _model_data("validate_model_credentials", user_id, provider, model_type, model, credentials)
 
 
 def model_schema(provider: str, model_type: str, model: str, credentials: dict, user_id: str = "u-1") -> dict:
-    return _data(
-        "get_ai_model_schemas",
-        user_id,
-        provider=provider,
-        model_type=model_type,
-        model=model,
-        credentials=credentials,
-    )
+    return _model_data("get_ai_model_schemas", user_id, provider, model_type, model, credentials)
 
 
 def envelope(

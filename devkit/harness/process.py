@@ -301,21 +301,11 @@ class PluginProcess:
     def alive(self) -> bool:
         return self._proc.poll() is None
 
-    @property
-    def manifest(self) -> dict | None:
-        return self.demux.manifest
-
-    @property
-    def logs(self) -> list[dict]:
-        return self.demux.logs
-
-    @property
-    def heartbeats(self) -> list[float]:
-        return self.demux.heartbeats
-
-    @property
-    def envelope_errors(self) -> list[dict]:
-        return self.demux.envelope_errors
+    # What the plugin announced: its manifest line, log events, heartbeat times and envelope-level errors.
+    manifest = property(lambda self: self.demux.manifest)
+    logs = property(lambda self: self.demux.logs)
+    heartbeats = property(lambda self: self.demux.heartbeats)
+    envelope_errors = property(lambda self: self.demux.envelope_errors)
 
     @property
     def violations(self) -> list[str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -182,12 +182,20 @@ def check_error_data(data: Any) -> list[str]:
 # ---- stream payloads per action ----------------------------------------------------------------------------------
 
 
+def _named_object(item: Any, rule: str, where: str, key: str, check_rest: Callable[[Mapping], list[str]]) -> list[str]:
+    """An object whose `key` field (its id or name) is a non-empty string, and whatever else `check_rest` requires."""
+    if not isinstance(item, Mapping):
+        return [f"{rule}.object: {where} must be an object"]
+    named = _non_empty_str(item.get(key))
+    return ([] if named else [f"{rule}.{key}: {where}.{key} must be a non-empty string"]) + check_rest(item)
+
+
 def check_tool_call(call: Any, where: str) -> list[str]:
-    if not isinstance(call, Mapping):
-        return [f"tool_call.object: {where} must be an object"]
+    return _named_object(call, "tool_call", where, "id", lambda c: _check_tool_function(c, where))
+
+
+def _check_tool_function(call: Mapping, where: str) -> list[str]:
     problems = []
-    if not _non_empty_str(call.get("id")):
-        problems.append(f"tool_call.id: {where}.id must be a non-empty string")
     if call.get("type") != "function":
         problems.append(f"tool_call.type: {where}.type must be 'function', got {call.get('type')!r}")
     function = call.get("function")
@@ -234,33 +242,16 @@ def check_embedding_usage(usage: Any) -> list[str]:
 
 def check_llm_chunk(item: Any) -> list[str]:
     """One ``invoke_llm`` stream item against Go's LLMResultChunk."""
-    if not isinstance(item, Mapping):
-        return ["llm.object: chunk must be an object"]
-    problems = []
-    if not _non_empty_str(item.get("model")):
-        problems.append("llm.model: chunk.model must be a non-empty string")
+    return _named_object(item, "llm", "chunk", "model", _check_llm_delta)
+
+
+def _check_llm_delta(item: Mapping) -> list[str]:
     delta = item.get("delta")
     if not isinstance(delta, Mapping):
-        return [*problems, "llm.delta: chunk.delta must be an object"]
-    if not _is_int(delta.get("index")):
-        problems.append(f"llm.index: delta.index must be an integer, got {delta.get('index')!r}")
-    message = delta.get("message")
-    if not isinstance(message, Mapping):
-        return [*problems, "llm.message: delta.message must be an object"]
-    if message.get("role") not in ROLES:
-        problems.append(f"llm.role: delta.message.role must be one of {ROLES}, got {message.get('role')!r}")
-    content = message.get("content")
-    if content is None:
-        problems.append("llm.content_null: delta.message.content is null (the daemon requires a string or a list)")
-    elif not isinstance(content, str | list):
-        problems.append(f"llm.content_type: delta.message.content must be a string or list, got {type(content)}")
-    tool_calls = message.get("tool_calls")
-    if tool_calls is not None:
-        if not isinstance(tool_calls, list):
-            problems.append("llm.tool_calls: delta.message.tool_calls must be a list")
-        else:
-            for i, call in enumerate(tool_calls):
-                problems += check_tool_call(call, f"delta.message.tool_calls[{i}]")
+        return ["llm.delta: chunk.delta must be an object"]
+    index = delta.get("index")
+    problems = [] if _is_int(index) else [f"llm.index: delta.index must be an integer, got {index!r}"]
+    problems += _check_llm_message(delta.get("message"))
     if delta.get("usage") is not None:
         problems += check_llm_usage(delta["usage"])
     finish = delta.get("finish_reason")
@@ -269,21 +260,36 @@ def check_llm_chunk(item: Any) -> list[str]:
     return problems
 
 
+def _check_llm_message(message: Any) -> list[str]:
+    if not isinstance(message, Mapping):
+        return ["llm.message: delta.message must be an object"]
+    role, content, tool_calls = message.get("role"), message.get("content"), message.get("tool_calls")
+    problems = [] if role in ROLES else [f"llm.role: delta.message.role must be one of {ROLES}, got {role!r}"]
+    if content is None:
+        problems.append("llm.content_null: delta.message.content is null (the daemon requires a string or a list)")
+    elif not isinstance(content, str | list):
+        problems.append(f"llm.content_type: delta.message.content must be a string or list, got {type(content)}")
+    if tool_calls is not None and not isinstance(tool_calls, list):
+        problems.append("llm.tool_calls: delta.message.tool_calls must be a list")
+    elif tool_calls:
+        for i, call in enumerate(tool_calls):
+            problems += check_tool_call(call, f"delta.message.tool_calls[{i}]")
+    return problems
+
+
 def check_embedding_result(item: Any) -> list[str]:
-    if not isinstance(item, Mapping):
-        return ["embedding.object: result must be an object"]
-    problems = []
-    if not _non_empty_str(item.get("model")):
-        problems.append("embedding.model: model must be a non-empty string")
+    return _named_object(item, "embedding", "result", "model", _check_vectors)
+
+
+def _check_vectors(item: Mapping) -> list[str]:
     embeddings = item.get("embeddings")
     if not isinstance(embeddings, list):
-        problems.append("embedding.embeddings: embeddings must be a list of vectors")
+        problems = ["embedding.embeddings: embeddings must be a list of vectors"]
     else:
-        for i, vector in enumerate(embeddings):
-            # set(map(type, ...)) runs in C: a reply holds up to a million numbers, and bool is not a number here.
-            if not isinstance(vector, list) or not set(map(type, vector)) <= {float, int}:
-                problems.append(f"embedding.vector: embeddings[{i}] must be a list of numbers")
-                break
+        # set(map(type, ...)) runs in C: a reply holds up to a million numbers, and bool is not a number here.
+        bad = (i for i, v in enumerate(embeddings) if not isinstance(v, list) or not set(map(type, v)) <= {float, int})
+        first_bad = next(bad, None)
+        problems = [] if first_bad is None else [f"embedding.vector: embeddings[{first_bad}] must be a list of numbers"]
     return problems + check_embedding_usage(item.get("usage"))
 
 
@@ -312,11 +318,11 @@ def check_embedding_num_tokens(item: Any) -> list[str]:
 
 
 def check_parameter_rule(rule: Any, where: str) -> list[str]:
-    if not isinstance(rule, Mapping):
-        return [f"rule.object: {where} must be an object"]
+    return _named_object(rule, "rule", where, "name", lambda r: _check_rule_fields(r, where))
+
+
+def _check_rule_fields(rule: Mapping, where: str) -> list[str]:
     problems = []
-    if not _non_empty_str(rule.get("name")):
-        problems.append(f"rule.name: {where}.name must be a non-empty string")
     if not rule.get("use_template") and (rule.get("label") is None or rule.get("type") is None):
         problems.append(f"rule.label_type: {where} needs label and type when it has no use_template")
     if rule.get("type") is not None and rule["type"] not in PARAMETER_TYPES:

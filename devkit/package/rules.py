@@ -8,6 +8,7 @@ gevent, which a packaging tool must not do (tests cross-check the copies against
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -179,6 +180,27 @@ def as_list(t: Tree, file: str, where: str, v: Any, *, required: bool = True, li
     return v
 
 
+def each_mapping(t: Tree, file: str, where: str, items: list, fields: str = "") -> Iterator[tuple[str, dict]]:
+    """(`where[i]`, item) for every mapping in `items`; any other item is reported, naming the fields it needs."""
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            yield f"{where}[{i}]", item
+        else:
+            t.add(file, f"{where}[{i}]", f"must be a mapping{' with ' + fields if fields else ''}, got {item!r}")
+
+
+def check_entry(t: Tree, file: str, w: str, item: dict, kind: str, known: tuple[str, ...], seen: set[str]) -> None:
+    """What every declared entry (a form field, a parameter rule) must be: no field outside `known` (the first one is
+    its name), and a name not in `seen`, the names of the entries before it."""
+    for extra in sorted(set(item) - set(known), key=str):
+        t.add(file, f"{w}.{extra}", f"is not a {kind} field (typo?)")
+    name = item.get(known[0])
+    if check_str(t, file, f"{w}.{known[0]}", name, max_len=255):
+        if name in seen:
+            t.add(file, f"{w}.{known[0]}", f"{name!r} is declared twice")
+        seen.add(name)
+
+
 def check_enum_list(t: Tree, file: str, where: str, v: Any, allowed: tuple, *, required: bool = True, limit: int = 0):
     items = as_list(t, file, where, v, required=required, limit=limit)
     if required and isinstance(v, list) and not v:
@@ -256,18 +278,8 @@ def _check_forms(t: Tree, f: str, base: str, forms: Any, extra_vars: frozenset |
     variables = (x.get("variable") for x in forms if isinstance(x, dict))
     known = {v for v in variables if isinstance(v, str)} | set(extra_vars)
     seen: set[str] = set()
-    for i, item in enumerate(forms):
-        w = f"{base}[{i}]"
-        if not isinstance(item, dict):
-            t.add(f, w, f"must be a mapping, got {item!r}")
-            continue
-        for key in sorted(set(item) - set(FORM_KEYS)):
-            t.add(f, f"{w}.{key}", "is not a credential form field (typo?)")
-        var = item.get("variable")
-        if check_str(t, f, f"{w}.variable", var, max_len=255):
-            if var in seen:
-                t.add(f, f"{w}.variable", f"{var!r} is declared twice")
-            seen.add(var)
+    for w, item in each_mapping(t, f, base, forms):
+        check_entry(t, f, w, item, "credential form", FORM_KEYS, seen)
         check_i18n(t, f, f"{w}.label", item.get("label"))
         kind = item.get("type")
         if kind not in FORM_TYPES:
@@ -298,11 +310,7 @@ def _check_options(t: Tree, f: str, w: str, item: dict, known: set) -> set[str]:
     if not options and isinstance(item.get("options"), list):
         t.add(f, f"{w}.options", "a select/radio needs at least one option")
     values: set[str] = set()
-    for j, opt in enumerate(options):
-        ow = f"{w}.options[{j}]"
-        if not isinstance(opt, dict):
-            t.add(f, ow, f"must be a mapping with value and label, got {opt!r}")
-            continue
+    for ow, opt in each_mapping(t, f, f"{w}.options", options, "value and label"):
         value = opt.get("value")
         if not isinstance(value, str) or not value or len(value) > 255:
             t.add(f, f"{ow}.value", f"must be a non-empty quoted string (< 256 chars), got {value!r}")
@@ -316,14 +324,11 @@ def _check_options(t: Tree, f: str, w: str, item: dict, known: set) -> set[str]:
 
 
 def _check_show_on(t: Tree, f: str, w: str, show_on: Any, known: set) -> None:
-    for k, cond in enumerate(as_list(t, f, w, show_on, required=False, limit=16)):
-        if not isinstance(cond, dict):
-            t.add(f, f"{w}[{k}]", f"must be a mapping with variable and value, got {cond!r}")
-            continue
+    for cw, cond in each_mapping(t, f, w, as_list(t, f, w, show_on, required=False, limit=16), "variable and value"):
         if not isinstance(cond.get("variable"), str) or cond["variable"] not in known:
-            t.add(f, f"{w}[{k}].variable", f"{cond.get('variable')!r} is not a variable of this form")
+            t.add(f, f"{cw}.variable", f"{cond.get('variable')!r} is not a variable of this form")
         if not isinstance(cond.get("value"), str):
-            t.add(f, f"{w}[{k}].value", f"must be a quoted string, got {cond.get('value')!r}")
+            t.add(f, f"{cw}.value", f"must be a quoted string, got {cond.get('value')!r}")
 
 
 def _check_models(t: Tree, f: str, models: dict, types: list) -> None:
@@ -404,8 +409,9 @@ def check_model_yaml(t: Tree, f: str, model_type: str) -> str | None:
         t.add(f, "deprecated", "must be true or false")
     _check_properties(t, f, m.get("model_properties"), model_type)
     names: set[str] = set()
-    for i, rule in enumerate(as_list(t, f, "parameter_rules", m.get("parameter_rules"), required=False, limit=128)):
-        _check_rule(t, f, f"parameter_rules[{i}]", rule, names)
+    rules = as_list(t, f, "parameter_rules", m.get("parameter_rules"), required=False, limit=128)
+    for w, rule in each_mapping(t, f, "parameter_rules", rules):
+        _check_rule(t, f, w, rule, names)
     if m.get("pricing") is not None:
         _check_pricing(t, f, as_mapping(t, f, "pricing", m["pricing"]))
     return model_id
@@ -427,17 +433,8 @@ def _check_properties(t: Tree, f: str, props: Any, model_type: str) -> None:
         t.add(f, "model_properties.mode", f"must be chat or completion, got {props.get('mode')!r}")
 
 
-def _check_rule(t: Tree, f: str, w: str, rule: Any, names: set[str]) -> None:
-    if not isinstance(rule, dict):
-        t.add(f, w, f"must be a mapping, got {rule!r}")
-        return
-    for key in sorted(set(rule) - set(RULE_KEYS), key=str):
-        t.add(f, f"{w}.{key}", "is not a parameter rule field (typo?)")
-    name = rule.get("name")
-    if check_str(t, f, f"{w}.name", name, max_len=255):
-        if name in names:
-            t.add(f, f"{w}.name", f"{name!r} is declared twice")
-        names.add(name)
+def _check_rule(t: Tree, f: str, w: str, rule: dict, names: set[str]) -> None:
+    check_entry(t, f, w, rule, "parameter rule", RULE_KEYS, names)
     template = rule.get("use_template")
     if template is not None and (not isinstance(template, str) or template not in TEMPLATES):
         t.add(f, f"{w}.use_template", f"{template!r} is not one of {', '.join(TEMPLATES)}")

@@ -14,12 +14,13 @@ import trustme
 import yaml
 from cryptography.hazmat.primitives import serialization
 
+from devkit import ROOT
 from devkit.emulator import GigaChatEmulator, Reply, routes
 from devkit.emulator.client import tls_contexts
 from devkit.harness import PluginProcess
 from devkit.harness import Reply as PluginReply
 from devkit.harness import messages as m
-from tests.e2e.conftest import PROVIDER, ROOT, credentials_for
+from devkit.rig import PROVIDER, credentials_for
 
 pytestmark = pytest.mark.e2e
 FORM = yaml.safe_load((ROOT / "provider" / "gigachat.yaml").read_text(encoding="utf-8"))
@@ -179,9 +180,8 @@ def mtls_emulator(server_ca: trustme.CA, client_ca: trustme.CA) -> Iterator[Giga
 
 @pytest.fixture
 def mtls(mtls_emulator: GigaChatEmulator) -> Iterator[GigaChatEmulator]:
-    mtls_emulator.reset()
-    yield mtls_emulator
-    mtls_emulator.reset()
+    with mtls_emulator.cleared() as cleared:
+        yield cleared
 
 
 def encrypted(key_pem: bytes, legacy: bool = False) -> str:

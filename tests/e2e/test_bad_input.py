@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from devkit.harness import messages as m
+from devkit.rig import PROVIDER
 from tests import file_samples as files
-from tests.e2e.conftest import PROVIDER
 
 pytestmark = pytest.mark.e2e
 MODEL = "GigaChat-2-Max"

@@ -8,7 +8,7 @@ import pytest
 
 from devkit.emulator import Fault, Reply, count_tokens
 from devkit.harness import messages as m
-from tests.e2e.conftest import PROVIDER, credentials_for
+from devkit.rig import PROVIDER, credentials_for
 
 pytestmark = pytest.mark.e2e
 MODEL = "GigaChat-2-Max"

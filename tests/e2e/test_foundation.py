@@ -10,7 +10,7 @@ import pytest
 
 from devkit.harness import PluginProcess
 from devkit.harness import messages as m
-from tests.e2e.conftest import PROVIDER, credentials_for
+from devkit.rig import PROVIDER, credentials_for
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ import pytest
 
 from devkit.emulator import Fault, Reply
 from devkit.harness import messages as m
-from tests.e2e.conftest import PROVIDER
+from devkit.rig import PROVIDER
 from tests.file_samples import GIF, JPEG, PDF, FileServer, b64, png
 
 pytestmark = pytest.mark.e2e

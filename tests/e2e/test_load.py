@@ -46,4 +46,4 @@ def test_a_mini_soak_of_mixed_and_faulty_requests_leaks_no_descriptors_or_connec
     assert run.end.sockets <= run.start.sockets + POOL_SLACK
     # Flat within the allocator's noise; this catches a gross leak (an answer or a client kept per request), and
     # `make load` measures the real drift over 2,000 requests.
-    assert run.end.rss_kib - run.start.rss_kib < 16 * 1024
+    assert run.end.rss_bytes - run.start.rss_bytes < 16 * 2**20

@@ -13,7 +13,7 @@ from devkit.emulator.client import tls_contexts
 from devkit.harness import PluginProcess
 from devkit.harness import Reply as PluginReply
 from devkit.harness import messages as m
-from tests.e2e.conftest import PROVIDER, credentials_for
+from devkit.rig import PROVIDER, credentials_for
 from tests.tables import table
 
 pytestmark = pytest.mark.e2e
@@ -34,9 +34,8 @@ def https_emulator(ca: trustme.CA) -> Iterator[GigaChatEmulator]:
 
 @pytest.fixture
 def https(https_emulator: GigaChatEmulator) -> Iterator[GigaChatEmulator]:
-    https_emulator.reset()
-    yield https_emulator
-    https_emulator.reset()
+    with https_emulator.cleared() as cleared:
+        yield cleared
 
 
 def pem(ca: trustme.CA) -> str:

@@ -14,8 +14,8 @@ import pytest
 
 from devkit.emulator import Fault, Reply
 from devkit.harness import messages as m
+from devkit.rig import PROVIDER
 from models.llm.schema import normalize_schema
-from tests.e2e.conftest import PROVIDER
 
 pytestmark = pytest.mark.e2e
 
