@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+import warnings
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,6 +51,8 @@ def install_plugin(target: Path, dist: Path | None = None) -> Installed:
     extract, then `compileall`, so a first start does not also pay for compiling the sources, which the daemon's
     never does."""
     built = build(ROOT, dist or target / "dist")
+    if built.selection.untracked:  # most likely a new module someone forgot to `git add`
+        warnings.warn(f"not tracked by git, so not packaged: {', '.join(built.selection.untracked)}", stacklevel=2)
     plugin_dir = target / "plugin"
     with zipfile.ZipFile(built.path) as archive:
         archive.extractall(plugin_dir)

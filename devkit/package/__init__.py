@@ -1,20 +1,17 @@
-"""Validate the plugin the way the SDK and the Dify daemon would, then write `<name>-<version>.difypkg` like the CLI.
+"""The packager: validate the plugin the way the SDK and the Dify daemon would, then write `<name>-<version>.difypkg`
+like the Dify CLI (`python -m devkit.package`, `make package`).
 
-    python -m devkit.package [--root .] [--out dist] [--check]
-
-Exit 0 prints the unique identifier `author/name:version@checksum` on the first line of stdout. Exit 1 prints one
-`<file>: <field>: <what is wrong>` line per problem on stderr and writes nothing. The pure-Python packager exists so
-packaging needs no Go CLI, and so every rule that only bites at install or plugin start fails here instead.
+A pure-Python packager, so packaging needs no Go CLI, and every rule that would only bite at install or plugin start
+fails here instead: files.py decides what ships, rules.py holds the declarative-file rules, and this module the
+manifest, dependency and size rules, the checksum, the identifier and the zip itself.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import hashlib
 import os
 import re
-import sys
 import tomllib
 import zipfile
 from collections import Counter
@@ -27,6 +24,7 @@ import yaml
 from packaging.version import InvalidVersion, Version
 from pathspec import GitIgnoreSpec
 
+from devkit.package.files import Selection, cli_would_skip, collect_files, ignore_lines, is_ignored, select_files
 from devkit.package.rules import (
     WHOLE,
     Problem,
@@ -42,7 +40,19 @@ from devkit.package.rules import (
     words,
 )
 
-__all__ = ["Built", "PackageInvalid", "Problem", "build", "checksum", "collect_files", "unique_identifier", "validate"]
+__all__ = [
+    "Built",
+    "PackageInvalid",
+    "Problem",
+    "Selection",
+    "build",
+    "checksum",
+    "cli_would_skip",
+    "collect_files",
+    "select_files",
+    "unique_identifier",
+    "validate",
+]
 
 MAX_PACKAGE_SIZE = 52_428_800  # the daemon's MAX_PLUGIN_PACKAGE_SIZE: sum of uncompressed entry sizes
 # Go's RE2 `\d`/`\w` are ASCII-only; Python's are Unicode unless told otherwise.
@@ -79,47 +89,10 @@ class Built:
     checksum: str
     files: list[str]
     size: int  # bytes of the written .difypkg
+    selection: Selection  # the files, what git left out, and whether git could decide
 
 
 # ---------------------------------------------------------------- files
-
-
-def _ignore_lines(root: Path) -> list[str]:
-    # Like the daemon: .difyignore, else .gitignore; lines trimmed; blank and `#` lines skipped.
-    for name in (".difyignore", ".gitignore"):
-        if (root / name).is_file():
-            lines = (line.strip() for line in (root / name).read_text(encoding="utf-8", errors="replace").split("\n"))
-            return [line for line in lines if line and not line.startswith("#")]
-    return []
-
-
-def collect_files(root: Path) -> list[str]:
-    """Sorted posix paths of the files the package would contain (gitignore semantics; `.git` never)."""
-    root = Path(root)
-    spec = GitIgnoreSpec.from_lines(_ignore_lines(root))
-    found: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        rel_dir = Path(dirpath).relative_to(root).as_posix()
-        prefix = "" if rel_dir == "." else f"{rel_dir}/"
-        # Pruning excluded directories is what makes `dir/` + `!dir/file` behave as in git (no re-include).
-        dirnames[:] = [d for d in dirnames if d != ".git" and not spec.match_file(f"{prefix}{d}/")]
-        for name in filenames:
-            rel = prefix + name
-            if name != ".git" and os.path.isfile(os.path.join(dirpath, name)) and not spec.match_file(rel):
-                found.append(rel)
-    return sorted(found)
-
-
-def cli_would_skip(root: Path, files: Iterable[str]) -> list[str]:
-    """Packaged files that `dify plugin package` would leave out: its walker ignores `!` negations."""
-    specs = [GitIgnoreSpec.from_lines([line]) for line in _ignore_lines(Path(root)) if not line.startswith("!")]
-    skipped = []
-    for rel in files:
-        parts = rel.split("/")
-        candidates = ["/".join(parts[:i]) + "/" for i in range(1, len(parts))] + [rel]
-        if any(s.match_file(c) for s in specs for c in candidates):
-            skipped.append(rel)
-    return skipped
 
 
 def _forbidden(rel: str) -> str | None:
@@ -291,9 +264,14 @@ def _check_meta(t: Tree, f: str, meta: dict) -> None:
 
 def validate(root: Path) -> list[Problem]:
     root = Path(root)
-    if not root.is_dir():
-        return [Problem(str(root), WHOLE, "is not a directory")]
-    files = collect_files(root)
+    return _not_a_folder(root) or _validate(root, collect_files(root))
+
+
+def _not_a_folder(root: Path) -> list[Problem]:
+    return [] if root.is_dir() else [Problem(str(root), WHOLE, "is not a directory")]
+
+
+def _validate(root: Path, files: list[str]) -> list[Problem]:
     t = Tree(root, frozenset(files))
     _check_files(t, files)
     manifest = check_manifest(t)
@@ -326,13 +304,16 @@ def unique_identifier(manifest: Mapping[str, Any], checksum: str) -> str:
 
 def build(root: Path, out_dir: Path) -> Built:
     root, out_dir = Path(root), Path(out_dir)
-    if problems := validate(root):
+    if problems := _not_a_folder(root):
+        raise PackageInvalid(problems)
+    selection = select_files(root)
+    files = selection.files
+    if problems := _validate(root, files):
         raise PackageInvalid(problems)
     manifest = yaml.safe_load((root / "manifest.yaml").read_text(encoding="utf-8"))
     target = out_dir / f"{manifest['name']}-{manifest['version']}.difypkg"
     if problems := _unignored_output(root, target):
         raise PackageInvalid(problems)
-    files = collect_files(root)
     entries = [(rel, (root / rel).read_bytes()) for rel in files]
     digest = checksum(entries)
     identifier = unique_identifier(manifest, digest)
@@ -352,7 +333,7 @@ def build(root: Path, out_dir: Path) -> Built:
     for old in out_dir.glob("*.difypkg"):
         if old.name != target.name:
             old.unlink()
-    return Built(target, identifier, digest, files, target.stat().st_size)
+    return Built(target, identifier, digest, files, target.stat().st_size, selection)
 
 
 def _unignored_output(root: Path, target: Path) -> list[Problem]:
@@ -361,9 +342,7 @@ def _unignored_output(root: Path, target: Path) -> list[Problem]:
         rel = target.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return []
-    spec, parts = GitIgnoreSpec.from_lines(_ignore_lines(root)), rel.split("/")
-    paths = ["/".join(parts[:i]) + "/" for i in range(1, len(parts))] + [rel]
-    if any(spec.match_file(p) for p in paths):
+    if is_ignored(GitIgnoreSpec.from_lines(ignore_lines(root)), rel):
         return []
     return [Problem(rel, WHOLE, "the package would be written inside the plugin; add its folder to .difyignore")]
 
@@ -388,28 +367,3 @@ def _verify_zip(path: Path, name: str, files: list[str], digest: str) -> None:
             errors.append("content read back differs from the files on disk")
     if errors:
         raise PackageInvalid(Problem(name, "(zip)", e) for e in errors)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Validate the Dify plugin and write <name>-<version>.difypkg.")
-    parser.add_argument("--root", type=Path, default=Path("."), help="plugin folder (default: .)")
-    parser.add_argument("--out", type=Path, default=Path("dist"), help="output folder (default: dist)")
-    parser.add_argument("--check", action="store_true", help="validate only; write nothing")
-    args = parser.parse_args(argv)
-    try:
-        if args.check and (problems := validate(args.root)):
-            raise PackageInvalid(problems)
-        built = None if args.check else build(args.root, args.out)
-    except PackageInvalid as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        print(f"{len(exc.problems)} problem(s); nothing was written", file=sys.stderr)
-        return 1
-    for rel in cli_would_skip(args.root, collect_files(args.root)):
-        print(f"warning: {rel}: kept by a '!' pattern, which `dify plugin package` ignores", file=sys.stderr)
-    if built is None:
-        print(f"{args.root}: no problems")
-    else:
-        print(built.identifier)
-        print(f"{built.path}: {len(built.files)} files, {built.size} bytes")
-    return 0

@@ -1,4 +1,5 @@
-"""devkit/package: validation rules (one broken thing per case), checksum, zip format, .difyignore, CLI."""
+"""devkit/package: validation rules (one broken thing per case), checksum, zip format, CLI (what ships:
+test_package_files.py)."""
 
 from __future__ import annotations
 
@@ -379,50 +380,6 @@ def test_a_package_written_inside_the_plugin_must_be_ignored(tmp_path: Path) -> 
         build(root, root / "build")
     assert [(p.file, p.field) for p in caught.value.problems] == [("build/demo-0.0.1.difypkg", "(file)")]
     assert build(root, root / "dist").path == root / "dist" / "demo-0.0.1.difypkg"
-
-
-# ---------------------------------------------------------------- .difyignore
-
-
-def files_with(tmp_path: Path, ignore: str | None, extra: dict[str, str], gitignore: str | None = None) -> list[str]:
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    for rel, text in extra.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text)
-    for name, content in ((".difyignore", ignore), (".gitignore", gitignore)):
-        if content is not None:
-            (tmp_path / name).write_text(content)
-    return collect_files(tmp_path)
-
-
-def test_difyignore_negation_re_includes_a_file(tmp_path: Path) -> None:
-    files = files_with(tmp_path, "*.md\n!README.md\n", {"README.md": "r", "NOTES.md": "n"})
-    assert files == [".difyignore", "README.md"]
-
-
-def test_difyignore_directory_pattern_excludes_the_whole_tree_but_not_a_same_named_file(tmp_path: Path) -> None:
-    files = files_with(tmp_path, "tests/\n", {"tests/a/b.py": "", "tests/c.py": "", "src/tests": "file"})
-    assert files == [".difyignore", "src/tests"]
-
-
-def test_a_file_under_an_excluded_directory_cannot_be_re_included(tmp_path: Path) -> None:
-    files = files_with(tmp_path, "docs/\n!docs/keep.md\n", {"docs/keep.md": "k"})
-    assert files == [".difyignore"]
-
-
-def test_gitignore_is_used_when_difyignore_is_missing(tmp_path: Path) -> None:
-    files = files_with(tmp_path, None, {"a.log": "", "b.txt": ""}, gitignore="*.log\n")
-    assert files == [".gitignore", "b.txt"]
-
-
-def test_comments_and_blank_lines_in_difyignore_are_skipped_and_git_is_never_packaged(tmp_path: Path) -> None:
-    files = files_with(tmp_path, "# comment\n\n   \nb.txt\n", {".git/HEAD": "ref", "b.txt": "", "c.txt": ""})
-    assert files == [".difyignore", "c.txt"]
-
-
-def test_files_the_dify_cli_would_drop_because_it_ignores_negations_are_reported(tmp_path: Path) -> None:
-    files = files_with(tmp_path, "*.md\n!README.md\n", {"README.md": "r"})
-    assert package.cli_would_skip(tmp_path, files) == ["README.md"]
 
 
 # ---------------------------------------------------------------- CLI
