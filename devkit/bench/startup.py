@@ -1,8 +1,10 @@
-"""Figure 6 of `make bench`: cold start and idle memory of the packaged plugin against a plugin that does nothing.
+"""Figure 6 of `make bench`: cold start and idle memory of the packaged plugin against an empty dify_plugin plugin.
 
-The baseline is the harness tests' throwaway `miniecho` plugin (devkit/miniecho.py), whose main.py also
-imports `gigachat`: the same dependencies loaded, none of our code. Both are compiled as the daemon compiles an
-installed plugin, and started alternately so that both see the same machine.
+Dify's serverless runtime pays a cold start per instance, so the plugin should start about as fast, and sit about as
+small, as a plugin with no code of its own. The baseline is devkit/miniecho.py: a model provider on dify_plugin alone,
+nothing else imported. Both are installed as the daemon installs a plugin (compiled), started alternately in the same
+run so that both see the same machine, and measured from spawning `python -m main` to the first heartbeat, then for
+resident memory once idle. Target: within 1.1x of the baseline on both.
 """
 
 from __future__ import annotations
@@ -17,16 +19,12 @@ from devkit.bench.stats import Row, Stat
 from devkit.harness import PluginProcess
 from devkit.rig import ProcessStats, compile_like_daemon
 
-STARTUP_TARGET = 1.2  # within 20% of the minimal plugin
+TARGET = 1.1  # at most 10% slower to start, and 10% larger when idle, than the empty plugin
 IDLE_SETTLE = 0.5  # seconds after the first heartbeat before reading the RSS: startup garbage is gone by then
 
 
-def minimal_plugin(folder: Path) -> Path:
-    root = folder / "miniecho"
-    root.mkdir(parents=True, exist_ok=True)
-    files = dict(miniecho.FILES)
-    files["main.py"] = "import gigachat  # noqa: F401  (same dependencies as the real plugin)\n" + files["main.py"]
-    miniecho.write_plugin(root, files)
+def empty_plugin(folder: Path) -> Path:
+    root = miniecho.write_plugin(folder / "miniecho", miniecho.FILES)
     compile_like_daemon(root)
     return root
 
@@ -43,7 +41,7 @@ def cold_start(plugin_dir: Path) -> tuple[float, int]:
 
 def startup(plugin_dir: Path, runs: int, warm_starts: bool = True) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="gigachat-baseline-") as scratch:
-        baseline_dir = minimal_plugin(Path(scratch))
+        baseline_dir = empty_plugin(Path(scratch))
         if warm_starts:  # the first start after install also reads the files from disk, for either plugin
             cold_start(plugin_dir)
             cold_start(baseline_dir)
@@ -51,26 +49,23 @@ def startup(plugin_dir: Path, runs: int, warm_starts: bool = True) -> list[Row]:
         for _ in range(runs):
             ours.append(cold_start(plugin_dir))
             theirs.append(cold_start(baseline_dir))
-    time_ratio = Stat.of([a[0] / b[0] for a, b in zip(ours, theirs, strict=True)])
-    rss_ratio = Stat.of([a[1] / b[1] for a, b in zip(ours, theirs, strict=True)])
-    mib = 1 / 2**20
-    return [
-        Row(
-            "6",
-            "Cold start: spawn → first heartbeat",
-            Stat.of([t for t, _ in ours]).fmt("s"),
-            f"{Stat.of([t for t, _ in theirs]).fmt('s')} (minimal plugin)",
-            f"{time_ratio.fmt('×')}",
-            "≤ 1.2×",
-            time_ratio.median <= STARTUP_TARGET,
-        ),
-        Row(
-            "6",
-            "Resident memory when idle (RSS)",
-            Stat.of([r for _, r in ours]).fmt("MiB", mib, 1),
-            f"{Stat.of([r for _, r in theirs]).fmt('MiB', mib, 1)} (minimal plugin)",
-            f"{rss_ratio.fmt('×')}",
-            "≤ 1.2×",
-            rss_ratio.median <= STARTUP_TARGET,
-        ),
+    measures = [
+        ("Cold start: spawn → first heartbeat", "s", 1.0, 2),
+        ("Resident memory when idle (RSS)", "MiB", 2**-20, 1),
     ]
+    rows = []
+    for index, (measure, unit, scale, digits) in enumerate(measures):
+        plugin, baseline = [run[index] for run in ours], [run[index] for run in theirs]
+        ratio = Stat.of([a / b for a, b in zip(plugin, baseline, strict=True)])
+        rows.append(
+            Row(
+                "6",
+                measure,
+                Stat.of(plugin).fmt(unit, scale, digits),
+                f"{Stat.of(baseline).fmt(unit, scale, digits)} (empty dify_plugin plugin)",
+                ratio.fmt("×"),
+                f"≤ {TARGET}×",
+                ratio.median <= TARGET,
+            )
+        )
+    return rows
