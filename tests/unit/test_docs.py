@@ -87,6 +87,7 @@ def test_the_readmes_links_are_absolute_and_its_project_links_name_the_manifests
     project = [link for link in found if "/blob/main/" in link or "/tree/main/" in link or "/releases" in link]
     assert project and all(link.startswith(REPO + "/") for link in project), project
     assert f"{REPO}/releases" in found
+    assert REPO in (ROOT / "PRIVACY.md").read_text(encoding="utf-8")  # the contact the policy names
 
 
 def test_every_docs_file_is_reachable_from_the_readme() -> None:
@@ -141,6 +142,19 @@ def test_the_readmes_output_limit_is_every_chat_models() -> None:
     }
     assert len(limits) == 1
     assert f"up to {limits.pop():,} tokens" in section(README, "## Models")
+
+
+def test_the_readmes_limits_are_the_ones_the_plugin_enforces() -> None:
+    from models.common.settings import STREAMS_PER_SCOPE
+    from models.llm.files import LIMITS, MB
+
+    limits = section(README, "## Limits worth knowing")
+    assert f"images up to {LIMITS.image_bytes // MB} MB" in limits
+    assert f"documents up to {LIMITS.document_bytes // MB} MB" in limits
+    assert f"{LIMITS.images_per_message} images a message and {LIMITS.files_per_request} files a request" in limits
+    personal, business = STREAMS_PER_SCOPE["GIGACHAT_API_PERS"], STREAMS_PER_SCOPE["GIGACHAT_API_B2B"]
+    assert (personal, business) == (1, 10)
+    assert "an individual one request at a time and a business ten" in limits
 
 
 # ---- error messages ------------------------------------------------------------------------------------------------
