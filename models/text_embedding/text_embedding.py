@@ -1,6 +1,6 @@
 """GigaChat embeddings for Dify knowledge bases: long texts split and merged, requests batched and concurrent.
 
-The rules (README "Embeddings"):
+The rules (docs/embeddings.md):
 - every text becomes exactly one vector, in input order: GigaChat's own, unchanged, or, for a text longer than the
   model's context, the unit-length average of its parts' directions by token count (the text is split at sentence,
   line or word boundaries); Dify normalizes every vector itself before storing it;
