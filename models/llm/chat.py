@@ -1,4 +1,5 @@
-"""One chat invocation: build the request, call GigaChat (blocking or streaming), and map every failure.
+"""One chat invocation: build the request, pick the wire protocol that carries it, call GigaChat (blocking or
+streaming), and map every failure.
 
 Errors raised while Dify consumes a stream are not mapped by dify_plugin, so the generator maps them itself; the
 SDK stream is closed in every case, also when Dify stops reading. The request's files are uploaded when it starts and
@@ -27,10 +28,10 @@ from ..common.errors import invoke_error
 from ..common.retry import call_with_retries, stream_with_retries
 from ..common.settings import GigaChatSettings
 from ..common.tokens import estimate_prompt_tokens, estimate_tokens
-from . import legacy
-from .conversation import Turn, to_turns
+from . import wire_v1
+from .conversation import to_turns
+from .exchange import ChatProtocol, ChatRequest, Delta, Turn, Usage
 from .files import Media
-from .legacy import ChatRequest, Delta, Usage
 from .params import generation_fields, response_schema
 from .stream import Assembler, dify_chunks
 from .tools import (
@@ -67,6 +68,11 @@ def build_request(
         names=names,
         media=media or None,
     )
+
+
+def protocol_for(request: ChatRequest) -> ChatProtocol:
+    """The wire protocol that carries this request: v1 (`/chat/completions`) for every model the plugin lists."""
+    return wire_v1
 
 
 def with_function_for_schema(request: ChatRequest) -> ChatRequest:
@@ -122,7 +128,7 @@ class _Call:
         try:
             self.request = uploads.prepare(self.request)
             delta = self._with_fallback(
-                lambda request: call_with_retries(lambda: legacy.complete(self.client, request))
+                lambda request: call_with_retries(lambda: protocol_for(request).complete(self.client, request))
             )
             assembler = Assembler(self.stop, self.call_as_text)
             text = assembler.pieces(delta) + assembler.tail()
@@ -157,7 +163,7 @@ class _Call:
                 uploads.delete_all()
 
     def _open_stream(self, request: ChatRequest) -> Iterator[Delta]:
-        deltas = stream_with_retries(lambda: legacy.stream(self.client, request))
+        deltas = stream_with_retries(lambda: protocol_for(request).stream(self.client, request))
         # Prime the generator so the request is sent (and a rejection raised) here, inside the fallback.
         first = next(deltas, None)
         return _prepend(first, deltas)
@@ -187,7 +193,7 @@ class _Call:
             prompt = estimate_prompt_tokens(_texts(self.request.turns))
             usage = Usage(prompt, estimate_tokens(answer))
         return self.llm._calc_response_usage(
-            self.request.model, self.credentials, usage.prompt_tokens, usage.completion_tokens
+            self.request.model, self.credentials, usage.input_tokens, usage.output_tokens
         )
 
     def _error(self, error: Exception) -> InvokeError:

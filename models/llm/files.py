@@ -40,7 +40,7 @@ from dify_plugin.entities.model.message import (
 from dify_plugin.errors.model import InvokeBadRequestError
 
 from ..common.errors import PREFIX
-from .conversation import Turn
+from .exchange import Turn
 
 MB = 1024 * 1024
 _PLACEHOLDER = "pending-file:"

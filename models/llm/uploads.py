@@ -33,8 +33,8 @@ from ..common.errors import invoke_error
 from ..common.retry import RetryPolicy, call_with_retries
 from ..common.settings import GigaChatSettings
 from . import files
+from .exchange import ChatRequest
 from .files import LIMITS, Budget, FileType, Limits, PendingFile, bad
-from .legacy import ChatRequest
 
 # Downloads from Dify's file server: a slow or stalled server fails the request instead of holding it.
 DOWNLOAD_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
