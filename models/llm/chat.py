@@ -11,10 +11,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from dify_plugin import get_current_session
 from dify_plugin.entities.model.llm import LLMResult, LLMResultChunk, LLMUsage
@@ -45,8 +44,9 @@ from .tools import (
 )
 from .uploads import RequestFiles
 
-if TYPE_CHECKING:
-    from .llm import GigaChatLargeLanguageModel
+# Dify's usage, priced, of so many input and output tokens (the model's `_calc_response_usage` for one model and
+# credential set).
+UsageFor = Callable[[int, int], LLMUsage]
 
 
 def build_request(
@@ -96,30 +96,28 @@ def rejects_response_format(error: BaseException) -> bool:
 
 
 def generate(
-    llm: GigaChatLargeLanguageModel,
     settings: GigaChatSettings,
-    credentials: dict,
     request: ChatRequest,
     stop: Sequence[str] | None,
     stream: bool,
     user: str | None,
+    usage_for: UsageFor,
 ) -> LLMResult | Iterator[LLMResultChunk]:
-    call = _Call(llm, settings, credentials, request, stop, session_id(settings, user))
+    call = _Call(settings, request, stop, session_id(settings, user), usage_for)
     return call.stream() if stream else call.blocking()
 
 
 class _Call:
     def __init__(
         self,
-        llm: GigaChatLargeLanguageModel,
         settings: GigaChatSettings,
-        credentials: dict,
         request: ChatRequest,
         stop: Sequence[str] | None,
         session: str | None,
+        usage_for: UsageFor,
     ) -> None:
-        self.llm, self.settings, self.credentials = llm, settings, credentials
-        self.request, self.stop, self.session = request, stop, session
+        self.settings, self.request, self.stop, self.session = settings, request, stop, session
+        self.usage_for = usage_for
         self.client = client_for(settings)
         self.call_as_text: str | None = None
 
@@ -192,9 +190,7 @@ class _Call:
             # GigaChat sends usage with every final answer; the estimate covers a proxy that strips it.
             prompt = estimate_prompt_tokens(_texts(self.request.turns))
             usage = Usage(prompt, estimate_tokens(answer))
-        return self.llm._calc_response_usage(
-            self.request.model, self.credentials, usage.input_tokens, usage.output_tokens
-        )
+        return self.usage_for(usage.input_tokens, usage.output_tokens)
 
     def _error(self, error: Exception) -> InvokeError:
         mapped = invoke_error(error, self.settings, self._sensitive())

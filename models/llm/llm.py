@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterator
@@ -38,7 +39,8 @@ class GigaChatLargeLanguageModel(GigaChatModel, LargeLanguageModel):
             request = chat.build_request(model, prompt_messages, model_parameters, tools)
             # Inside the try: building the SDK client (TLS context, SDK settings) can fail too, and an error that
             # escapes here is re-raised by dify_plugin `from` the original, whose text would reach the traceback.
-            return chat.generate(self, settings, credentials, request, stop, stream, user)
+            usage_for = functools.partial(self._calc_response_usage, model, credentials)
+            return chat.generate(settings, request, stop, stream, user, usage_for)
         except Exception as error:
             raise invoke_error(error, settings) from None
 
