@@ -40,7 +40,6 @@ from .tools import (
     function_call_mode,
     function_spec,
     functions_for,
-    requested_tool_choice,
 )
 from .uploads import RequestFiles
 
@@ -54,7 +53,9 @@ def build_request(
     prompt_messages: Sequence[PromptMessage],
     parameters: dict,
     tools: Sequence[PromptMessageTool] | None,
+    tool_choice: object = None,
 ) -> ChatRequest:
+    """The neutral request; `tool_choice` is the daemon's (raw_requests.tool_choice), None meaning auto."""
     names = ToolNames.of([tool.name for tool in tools or ()])
     schema = response_schema(parameters)
     media = Media()  # media parts become placeholders here; nothing is read or uploaded before the call
@@ -63,7 +64,7 @@ def build_request(
         turns=to_turns(prompt_messages, attach=media.attach),
         fields=generation_fields(parameters),
         functions=functions_for(tools or (), names),
-        function_call=function_call_mode(requested_tool_choice(parameters), names),
+        function_call=function_call_mode(tool_choice, names),
         response_format={"type": "json_schema", "schema": schema, "strict": True} if schema is not None else None,
         names=names,
         media=media or None,

@@ -12,6 +12,7 @@ from dify_plugin.entities.model.message import PromptMessage, PromptMessageTool
 from dify_plugin.errors.model import InvokeBadRequestError
 from dify_plugin.interfaces.model.large_language_model import LargeLanguageModel
 
+from ..common import raw_requests
 from ..common.errors import PREFIX, invoke_error
 from ..common.model_base import GigaChatModel
 from ..common.settings import parse_credentials
@@ -36,7 +37,7 @@ class GigaChatLargeLanguageModel(GigaChatModel, LargeLanguageModel):
         settings = None
         try:
             settings = parse_credentials(credentials)
-            request = chat.build_request(model, prompt_messages, model_parameters, tools)
+            request = chat.build_request(model, prompt_messages, model_parameters, tools, raw_requests.tool_choice())
             # Inside the try: building the SDK client (TLS context, SDK settings) can fail too, and an error that
             # escapes here is re-raised by dify_plugin `from` the original, whose text would reach the traceback.
             usage_for = functools.partial(self._calc_response_usage, model, credentials)

@@ -10,9 +10,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from dify_plugin import get_current_session
 from dify_plugin.entities.model.message import PromptMessageTool
 from dify_plugin.errors.model import InvokeBadRequestError, InvokeError
 
@@ -25,8 +23,6 @@ RESERVED_NAMES = frozenset({"web_search", "text2image"})
 RENAMED_PREFIX = "user_"
 # The name of the function used to obtain structured output when GigaChat's response_format is not available.
 STRUCTURED_OUTPUT_FUNCTION = "structured_output"
-# Where main.py's hook leaves the daemon's top-level `tool_choice` for this request (see `forward_tool_choice`).
-TOOL_CHOICE_ATTRIBUTE = "gigachat_tool_choice"
 # GigaChat has no "call some tool, any tool" mode: these can only mean auto.
 _ANY_TOOL = frozenset({"required", "any"})
 # A 400/422 whose message talks about these is a complaint about the functions, not about the conversation.
@@ -133,33 +129,6 @@ def _choice(tool_choice: object) -> tuple[str, str | None]:
         kind = tool_choice.get("type")
         return ("none", None) if kind == "none" else ("auto", None)
     return "auto", None
-
-
-def requested_tool_choice(parameters: Mapping[str, Any]) -> object:
-    """Dify's tool choice for this request: the daemon's top-level `tool_choice` (forwarded by main.py's hook onto
-    the current session), else a `tool_choice` model parameter, else None (auto)."""
-    session = get_current_session()
-    forwarded = getattr(session, TOOL_CHOICE_ATTRIBUTE, None) if session is not None else None
-    return forwarded if forwarded is not None else parameters.get("tool_choice")
-
-
-def forward_tool_choice(plugin: Any) -> Any:
-    """Make the daemon's top-level `tool_choice` reachable from `_invoke`.
-
-    dify_plugin 0.10.2 builds `ModelInvokeLLMRequest` from the request, and pydantic drops the keys it does not
-    declare (`tool_choice` is one), so `_invoke` never sees it. `Plugin._execute_request` hands each request's raw
-    data and its fresh `Session` to `plugin.dispatch`; wrapping that one method puts the value on the session, which
-    `get_current_session()` returns inside `_invoke`. Nothing else changes: every other request passes through.
-    """
-    dispatch = plugin.dispatch
-
-    def dispatch_with_tool_choice(session: Any, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("action") == "invoke_llm" and data.get("tool_choice") is not None:
-            setattr(session, TOOL_CHOICE_ATTRIBUTE, data["tool_choice"])
-        return dispatch(session, data)
-
-    plugin.dispatch = dispatch_with_tool_choice
-    return plugin
 
 
 def blame_tool(error: InvokeError, cause: BaseException, functions: Sequence[dict], names: ToolNames) -> InvokeError:

@@ -1,94 +1,13 @@
-"""models/llm/tools.py: Dify's tool choice reaching the request, and GigaChat's schema complaints naming the tool."""
+"""models/llm/tools.py: GigaChat's schema complaints naming the tool."""
 
 from __future__ import annotations
 
-import inspect
 import json
-from types import SimpleNamespace
 
 import pytest
-from dify_plugin.core.entities.plugin.request import ModelInvokeLLMRequest
-from dify_plugin.core.session_context import use_current_session
 from dify_plugin.errors.model import InvokeBadRequestError, InvokeRateLimitError
-from dify_plugin.plugin import Plugin
 
-from models.llm.tools import (
-    TOOL_CHOICE_ATTRIBUTE,
-    ToolNames,
-    blame_tool,
-    forward_tool_choice,
-    requested_tool_choice,
-    wire_name,
-)
-from tests.harness import messages as m
-
-# ---- the daemon's tool_choice --------------------------------------------------------------------------------------
-
-
-def _llm_request(**extra: object) -> dict:
-    return {**m.invoke_llm("gigachat", "GigaChat-2", {}, [m.user("hi")]), **extra}
-
-
-def test_dify_plugin_drops_the_daemons_tool_choice_which_is_why_the_hook_exists() -> None:
-    parsed = ModelInvokeLLMRequest(**_llm_request(tool_choice="none"))
-    assert "tool_choice" not in parsed.model_dump()
-
-
-def test_the_sdk_still_routes_every_request_through_plugin_dispatch() -> None:
-    # forward_tool_choice wraps `plugin.dispatch`; if the SDK stops calling it, tool_choice silently stops arriving.
-    assert "self.dispatch(session, data)" in inspect.getsource(Plugin._execute_request)
-
-
-class _FakePlugin:
-    def __init__(self) -> None:
-        self.seen: list[tuple[object, dict]] = []
-
-    def dispatch(self, session: object, data: dict) -> str:
-        self.seen.append((session, data))
-        return "dispatched"
-
-
-@pytest.mark.parametrize(
-    ("data", "forwarded"),
-    [
-        pytest.param(_llm_request(tool_choice="none"), "none", id="a-string"),
-        pytest.param(_llm_request(tool_choice={"type": "function", "function": {"name": "f"}}),
-                     {"type": "function", "function": {"name": "f"}}, id="an-object"),
-        pytest.param(_llm_request(), None, id="absent"),
-        pytest.param(_llm_request(tool_choice=None), None, id="null"),
-        pytest.param({**m.llm_num_tokens("gigachat", "GigaChat-2", {}, []), "tool_choice": "none"}, None,
-                     id="another-action"),
-    ],
-)  # fmt: skip
-def test_the_hook_puts_the_daemons_tool_choice_on_the_session_and_dispatches_unchanged(
-    data: dict, forwarded: object
-) -> None:
-    plugin = _FakePlugin()
-    session = SimpleNamespace()
-    assert forward_tool_choice(plugin) is plugin
-    assert plugin.dispatch(session, data) == "dispatched"
-    assert plugin.seen == [(session, data)]
-    assert getattr(session, TOOL_CHOICE_ATTRIBUTE, None) == forwarded
-
-
-@pytest.mark.parametrize(
-    ("session", "parameters", "expected"),
-    [
-        pytest.param(SimpleNamespace(**{TOOL_CHOICE_ATTRIBUTE: "none"}), {}, "none", id="from-the-daemon"),
-        pytest.param(SimpleNamespace(**{TOOL_CHOICE_ATTRIBUTE: "none"}), {"tool_choice": "auto"}, "none",
-                     id="the-daemon-wins-over-a-parameter"),
-        pytest.param(SimpleNamespace(), {"tool_choice": "get_time"}, "get_time", id="from-a-model-parameter"),
-        pytest.param(SimpleNamespace(), {}, None, id="nowhere"),
-        pytest.param(None, {"tool_choice": "none"}, "none", id="outside-a-session"),
-    ],
-)  # fmt: skip
-def test_the_requested_tool_choice_comes_from_the_daemon_first(session, parameters: dict, expected: object) -> None:
-    if session is None:
-        assert requested_tool_choice(parameters) == expected
-        return
-    with use_current_session(session):  # type: ignore[arg-type]
-        assert requested_tool_choice(parameters) == expected
-
+from models.llm.tools import ToolNames, blame_tool, wire_name
 
 # ---- schema complaints ---------------------------------------------------------------------------------------------
 
