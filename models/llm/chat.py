@@ -8,6 +8,7 @@ deleted from GigaChat when it ends, in the same `finally` (uploads.py).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -36,7 +37,7 @@ from .stream import Assembler, dify_chunks
 from .tools import (
     STRUCTURED_OUTPUT_FUNCTION,
     ToolNames,
-    blame_tool,
+    blamed_tools,
     function_call_mode,
     function_spec,
     functions_for,
@@ -194,8 +195,8 @@ class _Call:
         return self.usage_for(usage.input_tokens, usage.output_tokens)
 
     def _error(self, error: Exception) -> InvokeError:
-        mapped = invoke_error(error, self.settings, self._sensitive())
-        return blame_tool(mapped, error, self.request.functions, self.request.names)
+        blame = functools.partial(blamed_tools, functions=self.request.functions, names=self.request.names)
+        return invoke_error(error, self.settings, self._sensitive(), blame)
 
     def _sensitive(self) -> list[str]:
         """What an error message must not quote: every text of the request, tool-call arguments included."""
