@@ -1,9 +1,9 @@
 """One chat invocation: build the request, pick the wire protocol that carries it, call GigaChat (blocking or
 streaming), and map every failure.
 
-Errors raised while Dify consumes a stream are not mapped by dify_plugin, so the generator maps them itself; the
-SDK stream is closed in every case, also when Dify stops reading. The request's files are uploaded when it starts and
-deleted from GigaChat when it ends, in the same `finally` (uploads.py).
+Errors raised while Dify consumes a stream are not mapped by dify_plugin, so the generator maps them itself. The
+stream is opened by retry.open_stream and closed when its `with` block ends, also when Dify stops reading. The
+request's files are uploaded when it starts and deleted from GigaChat when it ends, in a `finally` (uploads.py).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from gigachat.exceptions import ResponseError
 
 from ..common.client import client_for, fingerprint
 from ..common.errors import invoke_error
-from ..common.retry import call_with_retries, stream_with_retries
+from ..common.retry import OpenStream, call_with_retries, open_stream
 from ..common.settings import GigaChatSettings
 from ..common.tokens import estimate_prompt_tokens, estimate_tokens
 from . import wire_v1
@@ -143,30 +143,21 @@ class _Call:
         return LLMResult(model=self.request.model, message=message, usage=usage)
 
     def stream(self) -> Iterator[LLMResultChunk]:
-        deltas: Iterator[Delta] | None = None
         uploads = RequestFiles(self.client, self.settings)
         try:
             self.request = uploads.prepare(self.request)
-            deltas = self._with_fallback(self._open_stream)
-            yield from dify_chunks(
-                self.request.model, deltas, Assembler(self.stop, self.call_as_text), lambda u, t: self._usage(u, t)
-            )
+            # Opened inside the fallback: a rejection of response_format arrives with the first item.
+            with self._with_fallback(self._open_stream) as deltas:
+                assembler = Assembler(self.stop, self.call_as_text)
+                yield from dify_chunks(self.request.model, deltas, assembler, self._usage)
         except Exception as error:
             raise self._error(error) from None
         finally:
-            try:
-                close = getattr(deltas, "close", None)
-                if close is not None:
-                    close()
-            finally:
-                # Also on GeneratorExit, when Dify stops reading: no file outlives its request.
-                uploads.delete_all()
+            # Also on GeneratorExit, when Dify stops reading: no file outlives its request.
+            uploads.delete_all()
 
-    def _open_stream(self, request: ChatRequest) -> Iterator[Delta]:
-        deltas = stream_with_retries(lambda: protocol_for(request).stream(self.client, request))
-        # Prime the generator so the request is sent (and a rejection raised) here, inside the fallback.
-        first = next(deltas, None)
-        return _prepend(first, deltas)
+    def _open_stream(self, request: ChatRequest) -> OpenStream[Delta]:
+        return open_stream(lambda: protocol_for(request).stream(self.client, request))
 
     def _with_fallback(self, run):
         with self._session_header():
@@ -203,15 +194,6 @@ class _Call:
         calls = [t.function_call.arguments for t in self.request.turns if t.function_call is not None]
         values = [str(value) for arguments in calls for value in arguments.values()]
         return _texts(self.request.turns) + [json.dumps(a, ensure_ascii=False) for a in calls] + values
-
-
-def _prepend(first: Delta | None, rest: Iterator[Delta]) -> Iterator[Delta]:
-    try:
-        if first is not None:
-            yield first
-        yield from rest
-    finally:
-        rest.close()  # type: ignore[attr-defined]
 
 
 def _texts(turns: Sequence[Turn]) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from dify_plugin.entities.model.message import UserPromptMessage
 from gigachat.models.chat import ChatCompletion, ChatCompletionChunk
@@ -81,6 +83,36 @@ def test_a_streamed_chunk_becomes_one_delta(chunk: dict, delta: Delta) -> None:
         {"created": 1, "model": "GigaChat-2", "object": "chat.completion", **chunk}
     )
     assert wire_v1.from_chunk(parsed, NAMES) == delta
+
+
+class _StreamingClient:
+    """Streams two chunks, recording whether the SDK's stream was closed."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def stream(self, payload: object) -> Iterator[ChatCompletionChunk]:
+        try:
+            for text in ("Hel", "lo"):
+                yield ChatCompletionChunk.model_validate(
+                    {
+                        "choices": [{"delta": {"content": text}, "index": 0}],
+                        "created": 1,
+                        "model": "GigaChat-2",
+                        "object": "chat.completion",
+                    }
+                )
+        finally:
+            self.closed = True
+
+
+def test_closing_the_stream_of_deltas_closes_the_sdks_stream() -> None:
+    client = _StreamingClient()
+    request = chat.build_request("GigaChat-2", [UserPromptMessage(content="Hi")], {}, None)
+    deltas = wire_v1.stream(client, request)  # type: ignore[arg-type]
+    assert next(deltas) == Delta(text="Hel")
+    deltas.close()  # type: ignore[attr-defined]
+    assert client.closed
 
 
 def test_generation_fields_functions_and_formats_travel_untyped_beside_the_messages() -> None:
