@@ -29,9 +29,9 @@ from dify_plugin.errors.model import (
 )
 from gigachat.exceptions import GigaChatException, ModelNotSpecifiedError, ResponseError
 
+from .prefix import PREFIX
 from .settings import AuthMethod, CredentialsError, GigaChatSettings
 
-PREFIX = "[gigachat] "
 _MAX_SERVER_MESSAGE = 300
 # A server message sharing this many consecutive characters with the request is treated as an echo of it.
 _ECHO_WINDOW = 16

@@ -34,7 +34,7 @@ from dify_plugin.core.entities.plugin.request import (
 )
 from dify_plugin.errors.model import InvokeBadRequestError
 
-from .errors import PREFIX
+from .prefix import PREFIX
 
 _MAX_PROBLEMS = 3
 # Where the daemon's `tool_choice` waits on the session for `_invoke`.

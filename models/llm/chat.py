@@ -1,5 +1,5 @@
 """One chat invocation: build the request, pick the wire protocol that carries it, call GigaChat (blocking or
-streaming), and map every failure.
+streaming), and map every failure; and the offline token count of a prompt.
 
 Errors raised while Dify consumes a stream are not mapped by dify_plugin, so the generator maps them itself. The
 stream is opened by retry.open_stream and closed when its `with` block ends, also when Dify stops reading. The
@@ -23,13 +23,14 @@ from dify_plugin.errors.model import InvokeError
 from gigachat.context import session_id_cvar
 from gigachat.exceptions import ResponseError
 
+from ..common import raw_requests
 from ..common.client import client_for, fingerprint
 from ..common.errors import invoke_error
 from ..common.retry import OpenStream, call_with_retries, open_stream
-from ..common.settings import GigaChatSettings
+from ..common.settings import GigaChatSettings, parse_credentials
 from ..common.tokens import estimate_prompt_tokens, estimate_tokens
 from . import wire_v1
-from .conversation import to_turns
+from .conversation import countable_texts, to_turns
 from .exchange import ChatProtocol, ChatRequest, Delta, Turn, Usage
 from .files import Media
 from .params import generation_fields, response_schema
@@ -47,6 +48,36 @@ from .uploads import RequestFiles
 # Dify's usage, priced, of so many input and output tokens (the model's `_calc_response_usage` for one model and
 # credential set).
 UsageFor = Callable[[int, int], LLMUsage]
+
+
+def invoke(
+    model: str,
+    credentials: dict,
+    prompt_messages: Sequence[PromptMessage],
+    parameters: dict,
+    tools: Sequence[PromptMessageTool] | None,
+    stop: Sequence[str] | None,
+    stream: bool,
+    user: str | None,
+    usage_for: UsageFor,
+) -> LLMResult | Iterator[LLMResultChunk]:
+    """The LLM's `_invoke`: every failure before the answer starts is raised as a typed InvokeError."""
+    settings = None
+    try:
+        settings = parse_credentials(credentials)
+        request = build_request(model, prompt_messages, parameters, tools, raw_requests.tool_choice())
+        # Inside the try: building the SDK client (TLS context, SDK settings) can fail too, and an error that
+        # escapes here is re-raised by dify_plugin `from` the original, whose text would reach the traceback.
+        return generate(settings, request, stop, stream, user, usage_for)
+    except Exception as error:
+        raise invoke_error(error, settings) from None
+
+
+def prompt_tokens(prompt_messages: Sequence[PromptMessage], tools: Sequence[PromptMessageTool] | None) -> int:
+    """The LLM's `get_num_tokens`, offline. Attachments are not counted: GigaChat's token counts cover text only."""
+    specs = functions_for(tools or (), ToolNames.of([]))
+    tool_tokens = sum(estimate_tokens(json.dumps(spec, ensure_ascii=False)) for spec in specs)
+    return estimate_prompt_tokens(countable_texts(prompt_messages)) + tool_tokens
 
 
 def build_request(

@@ -30,7 +30,7 @@ from dify_plugin.entities.model.message import (
 )
 from dify_plugin.errors.model import InvokeBadRequestError
 
-from ..common.errors import PREFIX
+from ..common.prefix import PREFIX
 from .exchange import FunctionCall, Turn
 
 ToolCall = AssistantPromptMessage.ToolCall

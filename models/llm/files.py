@@ -39,7 +39,7 @@ from dify_plugin.entities.model.message import (
 )
 from dify_plugin.errors.model import InvokeBadRequestError
 
-from ..common.errors import PREFIX
+from ..common.prefix import PREFIX
 from .exchange import Turn
 
 MB = 1024 * 1024

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from dify_plugin.entities.model.message import PromptMessageTool
 from dify_plugin.errors.model import InvokeBadRequestError
 
-from ..common.errors import PREFIX
+from ..common.prefix import PREFIX
 from .schema import SchemaError, normalize_schema
 
 # Names of GigaChat's built-in functions: a user's tool with one of these names would be shadowed by the built-in
