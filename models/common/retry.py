@@ -2,7 +2,7 @@
 
 Retried: 429 and 5xx (honouring Retry-After on both), and connection failures before any answer arrived. Not
 retried: a read timeout (GigaChat may still be generating and would bill twice), and anything after a stream's first
-chunk reached the caller (a retried stream would repeat text the user already saw).
+item arrived (a retried stream would repeat text the user already saw): `open_stream` retries only until then.
 
 The wait before a retry is the server's Retry-After when it sends one (RFC 9110 defines it for 429 and 503: the
 server knows best when it will take requests again), else an exponential backoff with jitter. A Retry-After longer
