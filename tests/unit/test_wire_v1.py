@@ -1,4 +1,4 @@
-"""models/llm/wire_v1.py: neutral turns -> v1 messages, v1 answers -> neutral Deltas; chat.py picks the protocol."""
+"""models/llm/wire_v1.py: neutral turns -> v1 messages, v1 answers -> neutral Deltas."""
 
 from __future__ import annotations
 
@@ -132,9 +132,3 @@ def test_generation_fields_functions_and_formats_travel_untyped_beside_the_messa
         "functions": [{"name": "get_weather", "parameters": {"type": "object", "properties": {}}}],
         "function_call": "auto",
     }
-
-
-@pytest.mark.parametrize("model", ["GigaChat-2", "GigaChat-2-Max", "GigaChat-2-Pro-preview"])
-def test_every_model_the_plugin_lists_is_spoken_to_over_v1(model: str) -> None:
-    request = chat.build_request(model, [UserPromptMessage(content="Hi")], {}, None)
-    assert chat.protocol_for(request) is wire_v1
