@@ -16,8 +16,8 @@ help:
 	@echo "make test     lint, format check and the whole test suite (what CI runs)"
 	@echo "make package  validate the plugin and write dist/gigachat-<version>.difypkg"
 	@echo "make debug    connect the plugin to a running Dify for remote debugging (.env, see .env.example)"
-	@echo "make bench    benchmarks against the emulator (figures for README)"
-	@echo "make load     long load and soak runs (figures for README)"
+	@echo "make bench    benchmarks against the emulator (figures for docs/)"
+	@echo "make load     long load and soak runs (figures for docs/)"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@if [ -z "$(PYTHON)" ]; then \

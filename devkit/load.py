@@ -1,4 +1,4 @@
-"""`make load`: the long load and soak runs, with the figures README's "Reliability" table shows.
+"""`make load`: the long load and soak runs, with the figures docs/reliability.md shows.
 
     .venv/bin/python -m devkit.load [--sessions 64] [--rounds 20] [--requests 2000] [--quick]
 
@@ -203,7 +203,7 @@ HEADER = ("Run", "Size", "Failures", "Resident memory, after warm-up → end", "
 
 
 def row(name: str, size: str, run: Outcome) -> tuple[str, ...]:
-    """One line of README's reliability table."""
+    """One line of the reliability table (docs/reliability.md)."""
     assert run.start and run.end
     memory = f"{run.start.rss_bytes / 2**20:.1f} → {run.end.rss_bytes / 2**20:.1f} MiB"
     fds, sockets = f"{run.start.fds} → {run.end.fds}", f"{run.start.sockets} → {run.end.sockets}"
@@ -227,7 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devkit.load", description=__doc__.split("\n")[0])
     parser.add_argument("--sessions", type=int, default=64, help="concurrent streaming sessions per round")
     parser.add_argument("--rounds", type=int, default=20, help="rounds of concurrent sessions")
-    parser.add_argument("--requests", type=int, default=2000, help="soak requests (at least 1,000 for the README)")
+    parser.add_argument(
+        "--requests", type=int, default=2000, help="soak requests (at least 1,000 for docs/reliability.md)"
+    )
     parser.add_argument("--quick", action="store_true", help="2 rounds and 200 requests: checks that the run works")
     args = parser.parse_args(argv)
     rounds, requests = (2, 200) if args.quick else (args.rounds, args.requests)

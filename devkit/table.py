@@ -1,4 +1,4 @@
-"""The one Markdown table printer: every figure the benchmarks and load runs print, and README.md shows, is a table."""
+"""The one Markdown table printer: every figure the benchmarks and load runs print, and docs/ shows, is a table."""
 
 from __future__ import annotations
 

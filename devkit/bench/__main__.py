@@ -6,7 +6,7 @@ Packages the plugin, installs it into a temporary folder as Dify's daemon does (
 with `python -m main` over stdio (devkit/harness) against the GigaChat emulator (devkit/emulator) on loopback. Every
 figure is measured over several runs, each beside its baseline measured in the same run: the same requests made
 directly with the `gigachat` SDK and one cached client. Prints a Markdown table of the median run and the range of
-runs (min–max). The figures are what README.md's "Performance" section shows; no test asserts on timings.
+runs (min–max). The figures are what docs/performance.md shows; no test asserts on timings.
 
 Modules: devkit/rig.py (plugin, emulator, account), stats.py (statistics, the table), calls.py (figures 1-5),
 inproc.py (figure 4's in-process timing, in a child process), startup.py (6), throughput.py (7), profile.py

@@ -4,13 +4,16 @@ The SDK's exception text carries the response body and headers, and pydantic err
 daemon logs every error message and its traceback. So nothing here ever formats the original exception: a message
 is built from the status, GigaChat's error code and GigaChat's own message, and that message is withheld when it
 quotes the request. Callers raise the result `from None`, so the original never reaches a traceback either.
+
+Every sentence is written here, once. What only the caller knows comes in as data: the request's texts that must
+not be quoted, and which of the request's tools a refusal is about (`Blame`).
 """
 
 from __future__ import annotations
 
 import json
 import ssl
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import urlsplit
 
 import httpx
@@ -26,13 +29,16 @@ from dify_plugin.errors.model import (
 )
 from gigachat.exceptions import GigaChatException, ModelNotSpecifiedError, ResponseError
 
+from .prefix import PREFIX
 from .settings import AuthMethod, CredentialsError, GigaChatSettings
 
-PREFIX = "[gigachat] "
 _MAX_SERVER_MESSAGE = 300
 # A server message sharing this many consecutive characters with the request is treated as an echo of it.
 _ECHO_WINDOW = 16
 _WITHHELD = "(GigaChat's message is withheld because it quotes the request)"
+# GigaChat's message refusing a request (400 or 422) -> the names of the request's tools it complains about; none
+# when the complaint is not about a tool (models/llm/tools.py `blamed_tools`).
+Blame = Callable[[str], Sequence[str]]
 
 # GigaChat's OAuth error codes (developers.sber.ru/docs/ru/gigachat/api/errors-description, as compiled in
 # tigusigalpa/gigachat-go README-en.md).
@@ -45,7 +51,10 @@ _OAUTH_CODE_HINTS = {
 
 
 def invoke_error(
-    error: BaseException, settings: GigaChatSettings | None = None, sensitive: Iterable[str] = ()
+    error: BaseException,
+    settings: GigaChatSettings | None = None,
+    sensitive: Iterable[str] = (),
+    blame: Blame | None = None,
 ) -> InvokeError:
     """Map any exception raised while talking to GigaChat to the InvokeError a Dify user should see."""
     if isinstance(error, InvokeError):
@@ -54,7 +63,7 @@ def invoke_error(
     if isinstance(error, CredentialsError):
         return InvokeAuthorizationError(PREFIX + str(error))
     if isinstance(error, ResponseError):
-        return _response_error(error, settings, secrets)
+        return _response_error(error, settings, secrets, blame)
     if isinstance(error, httpx.TimeoutException):
         return InvokeConnectionError(
             PREFIX + f"{_step(error, settings)} timed out; try again or raise 'Request timeout'."
@@ -78,9 +87,12 @@ def credentials_failure(
     return CredentialsValidateFailedError(str(mapped.description or mapped).removeprefix(PREFIX))
 
 
-def _response_error(error: ResponseError, settings: GigaChatSettings | None, secrets: tuple[str, ...]) -> InvokeError:
+def _response_error(
+    error: ResponseError, settings: GigaChatSettings | None, secrets: tuple[str, ...], blame: Blame | None
+) -> InvokeError:
     status = error.status_code
-    code, message = _server_detail(error.content, secrets)
+    code, said = _server_detail(error.content)
+    message = safe_server_message(said, secrets)
     if _is_oauth(error, settings):
         return _oauth_error(status, code, message, settings)
     detail = f": {message}" if message else ""
@@ -103,7 +115,18 @@ def _response_error(error: ResponseError, settings: GigaChatSettings | None, sec
     if status >= 500:
         page = " with an HTML error page from a gateway" if _is_html(error.content) else ""
         return InvokeServerUnavailableError(PREFIX + f"GigaChat is unavailable ({status}{page}{detail}).")
+    if status in (400, 422) and blame is not None and (tools := blame(said)):
+        return InvokeBadRequestError(PREFIX + _tools_refused(tools, f"{status}{detail}"))
     return InvokeBadRequestError(PREFIX + f"GigaChat rejected the request ({status}{detail}).")
+
+
+def _tools_refused(tools: Sequence[str], status_detail: str) -> str:
+    named = ", ".join(f"'{tool}'" for tool in tools)
+    which = f"tool {named}" if len(tools) == 1 else f"one of the tools {named}"
+    return (
+        f"GigaChat refused the parameter schema of {which} ({status_detail}). The plugin already rewrites schemas "
+        "into the subset GigaChat accepts; simplify the tool's parameters, or report the schema as a plugin issue."
+    )
 
 
 def _unauthorized(detail: str, settings: GigaChatSettings | None) -> str:
@@ -197,8 +220,9 @@ def _in_chain(error: BaseException, marks: tuple[str, ...], kind: type[BaseExcep
     return False
 
 
-def _server_detail(content: bytes | None, secrets: tuple[str, ...]) -> tuple[int | None, str]:
-    """GigaChat's error code and message from a JSON error body, or nothing if the body is not GigaChat's JSON."""
+def _server_detail(content: bytes | None) -> tuple[int | None, str]:
+    """GigaChat's error code and message, as sent, from a JSON error body; nothing if the body is not GigaChat's JSON.
+    The message may quote the request: it is shown only through `safe_server_message`."""
     try:
         body = json.loads(content or b"")
     except (ValueError, UnicodeDecodeError):
@@ -208,9 +232,7 @@ def _server_detail(content: bytes | None, secrets: tuple[str, ...]) -> tuple[int
     code = body.get("code")
     message = body.get("message")
     code = code if isinstance(code, int) and not isinstance(code, bool) else None
-    if not isinstance(message, str):
-        return code, ""
-    return code, safe_server_message(message, secrets)
+    return code, message if isinstance(message, str) else ""
 
 
 def safe_server_message(message: str, sensitive: Iterable[str]) -> str:

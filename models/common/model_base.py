@@ -1,5 +1,9 @@
 """What the LLM and the embedding model share, written once: free credential validation, schemas for
-customizable models, and errors mapped where they happen."""
+customizable models, and errors mapped where they happen.
+
+dify_plugin imports this module at start, with the model classes: validation and the error mapper (and the gigachat
+SDK beneath them) are imported when first used.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,6 @@ from dify_plugin.entities.model import AIModelEntity
 from dify_plugin.errors.model import InvokeError
 
 from .catalog import customizable_schema
-from .errors import invoke_error
-from .validation import validate_connection
 
 if TYPE_CHECKING:
     from dify_plugin.interfaces.model.ai_model import AIModel
@@ -25,6 +27,8 @@ class GigaChatModel(_Base):
     """Mixed in before dify_plugin's model class: `class X(GigaChatModel, LargeLanguageModel)`."""
 
     def validate_credentials(self, model: str, credentials: Mapping) -> None:
+        from .validation import validate_connection
+
         validate_connection(credentials, model)
 
     def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity | None:
@@ -36,6 +40,8 @@ class GigaChatModel(_Base):
         return {}
 
     def _transform_invoke_error(self, error: Exception) -> InvokeError:
+        from .errors import invoke_error
+
         mapped = invoke_error(error)
         # A fresh instance: dify_plugin raises the result `from` the original, which must not be the same object.
         return type(mapped)(mapped.description)

@@ -2,7 +2,7 @@
 
 Retried: 429 and 5xx (honouring Retry-After on both), and connection failures before any answer arrived. Not
 retried: a read timeout (GigaChat may still be generating and would bill twice), and anything after a stream's first
-chunk reached the caller (a retried stream would repeat text the user already saw).
+item arrived (a retried stream would repeat text the user already saw): `open_stream` retries only until then.
 
 The wait before a retry is the server's Retry-After when it sends one (RFC 9110 defines it for 429 and 503: the
 server knows best when it will take requests again), else an exponential backoff with jitter. A Retry-After longer
@@ -84,29 +84,48 @@ def call_with_retries(
         attempt += 1
 
 
-def stream_with_retries(open_stream: Callable[[], Iterator[T]], policy: RetryPolicy = DEFAULT_POLICY) -> Iterator[T]:
-    """Yield the stream's items; retry opening it only until its first item has been received."""
-    stream, first = call_with_retries(lambda: _first_item(open_stream()), policy, stream_unopened=True)
+def open_stream(open_source: Callable[[], Iterator[T]], policy: RetryPolicy = DEFAULT_POLICY) -> OpenStream[T]:
+    """Open a stream and receive its first item, opening it again (by the rules above) until that item has arrived.
+
+    The request is sent here, not when the caller first reads, so a rejection is raised here too. The caller closes
+    the result, best in a `with` block, whichever way it stops reading; a stream that failed to open is closed here.
+    """
+    return call_with_retries(lambda: _primed(open_source()), policy, stream_unopened=True)
+
+
+class OpenStream[T]:
+    """A stream whose first item has already arrived: iterating yields that item, then the rest as they arrive."""
+
+    def __init__(self, source: Iterator[T], received: list[T]) -> None:
+        self._source, self._received = source, received
+
+    def __iter__(self) -> OpenStream[T]:
+        return self
+
+    def __next__(self) -> T:
+        return self._received.pop() if self._received else next(self._source)
+
+    def close(self) -> None:
+        _close(self._source)
+
+    def __enter__(self) -> OpenStream[T]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _primed(source: Iterator[T]) -> OpenStream[T]:
     try:
-        if first is not _EMPTY:
-            yield first
-            yield from stream
-    finally:
-        close = getattr(stream, "close", None)
-        if close is not None:
-            close()
-
-
-_EMPTY = object()
-
-
-def _first_item(stream: Iterator[T]) -> tuple[Iterator[T], object]:
-    try:
-        return stream, next(stream)
+        return OpenStream(source, [next(source)])
     except StopIteration:
-        return stream, _EMPTY
+        return OpenStream(source, [])
     except BaseException:
-        close = getattr(stream, "close", None)
-        if close is not None:
-            close()
+        _close(source)
         raise
+
+
+def _close(source: Iterator[T]) -> None:
+    close = getattr(source, "close", None)
+    if close is not None:
+        close()

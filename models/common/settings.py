@@ -24,7 +24,7 @@ MAX_TIMEOUT_SECONDS = 600.0
 # GigaChat serves an individual (GIGACHAT_API_PERS) one request at a time and a business (B2B, CORP) ten by default;
 # more answer 429 (developers.sber.ru/docs/ru/gigachat/limitations, "Потоки", updated 2025-11-19).
 STREAMS_PER_SCOPE = {"GIGACHAT_API_PERS": 1, "GIGACHAT_API_B2B": 10, "GIGACHAT_API_CORP": 10}
-# Embedding requests in flight at once per credential set when the form leaves it empty (README "Embeddings"):
+# Embedding requests in flight at once per credential set when the form leaves it empty (docs/embeddings.md):
 # a business account's indexing leaves two of its ten streams to chats; a sign-in method without a scope (its limit
 # unknown) gets a middle value.
 RESERVED_STREAMS = 2

@@ -9,7 +9,7 @@ from public material (the `/tokens/count` and chat cassettes of the ai-forever/g
 examples, and logged GigaChat responses in public repositories); no other tokenizer was used. Where one ratio could
 not fit every model generation, it was rounded towards over-counting, so that a prompt is never believed to fit a
 context window it does not fit. The samples, their sources and the measured error are in
-tests/unit/test_tokens_calibration.py and README.md ("Token counting").
+tests/unit/test_tokens_calibration.py and docs/token-counting.md.
 """
 
 from __future__ import annotations

@@ -1,19 +1,20 @@
-"""One chat invocation: build the request, call GigaChat (blocking or streaming), and map every failure.
+"""One chat invocation: build the request, pick the wire protocol that carries it, call GigaChat (blocking or
+streaming), and map every failure; and the offline token count of a prompt.
 
-Errors raised while Dify consumes a stream are not mapped by dify_plugin, so the generator maps them itself; the
-SDK stream is closed in every case, also when Dify stops reading. The request's files are uploaded when it starts and
-deleted from GigaChat when it ends, in the same `finally` (uploads.py).
+Errors raised while Dify consumes a stream are not mapped by dify_plugin, so the generator maps them itself. The
+stream is opened by retry.open_stream and closed when its `with` block ends, also when Dify stops reading. The
+request's files are uploaded when it starts and deleted from GigaChat when it ends, in a `finally` (uploads.py).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from dify_plugin import get_current_session
 from dify_plugin.entities.model.llm import LLMResult, LLMResultChunk, LLMUsage
@@ -22,30 +23,61 @@ from dify_plugin.errors.model import InvokeError
 from gigachat.context import session_id_cvar
 from gigachat.exceptions import ResponseError
 
+from ..common import raw_requests
 from ..common.client import client_for, fingerprint
 from ..common.errors import invoke_error
-from ..common.retry import call_with_retries, stream_with_retries
-from ..common.settings import GigaChatSettings
+from ..common.retry import OpenStream, call_with_retries, open_stream
+from ..common.settings import GigaChatSettings, parse_credentials
 from ..common.tokens import estimate_prompt_tokens, estimate_tokens
-from . import legacy
-from .conversation import Turn, to_turns
+from . import wire_v1
+from .conversation import countable_texts, to_turns
+from .exchange import ChatProtocol, ChatRequest, Delta, Turn, Usage
 from .files import Media
-from .legacy import ChatRequest, Delta, Usage
 from .params import generation_fields, response_schema
 from .stream import Assembler, dify_chunks
 from .tools import (
     STRUCTURED_OUTPUT_FUNCTION,
     ToolNames,
-    blame_tool,
+    blamed_tools,
     function_call_mode,
     function_spec,
     functions_for,
-    requested_tool_choice,
 )
 from .uploads import RequestFiles
 
-if TYPE_CHECKING:
-    from .llm import GigaChatLargeLanguageModel
+# Dify's usage, priced, of so many input and output tokens (the model's `_calc_response_usage` for one model and
+# credential set).
+UsageFor = Callable[[int, int], LLMUsage]
+
+
+def invoke(
+    model: str,
+    credentials: dict,
+    prompt_messages: Sequence[PromptMessage],
+    parameters: dict,
+    tools: Sequence[PromptMessageTool] | None,
+    stop: Sequence[str] | None,
+    stream: bool,
+    user: str | None,
+    usage_for: UsageFor,
+) -> LLMResult | Iterator[LLMResultChunk]:
+    """The LLM's `_invoke`: every failure before the answer starts is raised as a typed InvokeError."""
+    settings = None
+    try:
+        settings = parse_credentials(credentials)
+        request = build_request(model, prompt_messages, parameters, tools, raw_requests.tool_choice())
+        # Inside the try: building the SDK client (TLS context, SDK settings) can fail too, and an error that
+        # escapes here is re-raised by dify_plugin `from` the original, whose text would reach the traceback.
+        return generate(settings, request, stop, stream, user, usage_for)
+    except Exception as error:
+        raise invoke_error(error, settings) from None
+
+
+def prompt_tokens(prompt_messages: Sequence[PromptMessage], tools: Sequence[PromptMessageTool] | None) -> int:
+    """The LLM's `get_num_tokens`, offline. Attachments are not counted: GigaChat's token counts cover text only."""
+    specs = functions_for(tools or (), ToolNames.of([]))
+    tool_tokens = sum(estimate_tokens(json.dumps(spec, ensure_ascii=False)) for spec in specs)
+    return estimate_prompt_tokens(countable_texts(prompt_messages)) + tool_tokens
 
 
 def build_request(
@@ -53,7 +85,9 @@ def build_request(
     prompt_messages: Sequence[PromptMessage],
     parameters: dict,
     tools: Sequence[PromptMessageTool] | None,
+    tool_choice: object = None,
 ) -> ChatRequest:
+    """The neutral request; `tool_choice` is the daemon's (raw_requests.tool_choice), None meaning auto."""
     names = ToolNames.of([tool.name for tool in tools or ()])
     schema = response_schema(parameters)
     media = Media()  # media parts become placeholders here; nothing is read or uploaded before the call
@@ -62,11 +96,16 @@ def build_request(
         turns=to_turns(prompt_messages, attach=media.attach),
         fields=generation_fields(parameters),
         functions=functions_for(tools or (), names),
-        function_call=function_call_mode(requested_tool_choice(parameters), names),
+        function_call=function_call_mode(tool_choice, names),
         response_format={"type": "json_schema", "schema": schema, "strict": True} if schema is not None else None,
         names=names,
         media=media or None,
     )
+
+
+def protocol_for(request: ChatRequest) -> ChatProtocol:
+    """The wire protocol that carries this request: v1 (`/chat/completions`) for every model the plugin lists."""
+    return wire_v1
 
 
 def with_function_for_schema(request: ChatRequest) -> ChatRequest:
@@ -90,30 +129,28 @@ def rejects_response_format(error: BaseException) -> bool:
 
 
 def generate(
-    llm: GigaChatLargeLanguageModel,
     settings: GigaChatSettings,
-    credentials: dict,
     request: ChatRequest,
     stop: Sequence[str] | None,
     stream: bool,
     user: str | None,
+    usage_for: UsageFor,
 ) -> LLMResult | Iterator[LLMResultChunk]:
-    call = _Call(llm, settings, credentials, request, stop, session_id(settings, user))
+    call = _Call(settings, request, stop, session_id(settings, user), usage_for)
     return call.stream() if stream else call.blocking()
 
 
 class _Call:
     def __init__(
         self,
-        llm: GigaChatLargeLanguageModel,
         settings: GigaChatSettings,
-        credentials: dict,
         request: ChatRequest,
         stop: Sequence[str] | None,
         session: str | None,
+        usage_for: UsageFor,
     ) -> None:
-        self.llm, self.settings, self.credentials = llm, settings, credentials
-        self.request, self.stop, self.session = request, stop, session
+        self.settings, self.request, self.stop, self.session = settings, request, stop, session
+        self.usage_for = usage_for
         self.client = client_for(settings)
         self.call_as_text: str | None = None
 
@@ -122,7 +159,7 @@ class _Call:
         try:
             self.request = uploads.prepare(self.request)
             delta = self._with_fallback(
-                lambda request: call_with_retries(lambda: legacy.complete(self.client, request))
+                lambda request: call_with_retries(lambda: protocol_for(request).complete(self.client, request))
             )
             assembler = Assembler(self.stop, self.call_as_text)
             text = assembler.pieces(delta) + assembler.tail()
@@ -137,30 +174,21 @@ class _Call:
         return LLMResult(model=self.request.model, message=message, usage=usage)
 
     def stream(self) -> Iterator[LLMResultChunk]:
-        deltas: Iterator[Delta] | None = None
         uploads = RequestFiles(self.client, self.settings)
         try:
             self.request = uploads.prepare(self.request)
-            deltas = self._with_fallback(self._open_stream)
-            yield from dify_chunks(
-                self.request.model, deltas, Assembler(self.stop, self.call_as_text), lambda u, t: self._usage(u, t)
-            )
+            # Opened inside the fallback: a rejection of response_format arrives with the first item.
+            with self._with_fallback(self._open_stream) as deltas:
+                assembler = Assembler(self.stop, self.call_as_text)
+                yield from dify_chunks(self.request.model, deltas, assembler, self._usage)
         except Exception as error:
             raise self._error(error) from None
         finally:
-            try:
-                close = getattr(deltas, "close", None)
-                if close is not None:
-                    close()
-            finally:
-                # Also on GeneratorExit, when Dify stops reading: no file outlives its request.
-                uploads.delete_all()
+            # Also on GeneratorExit, when Dify stops reading: no file outlives its request.
+            uploads.delete_all()
 
-    def _open_stream(self, request: ChatRequest) -> Iterator[Delta]:
-        deltas = stream_with_retries(lambda: legacy.stream(self.client, request))
-        # Prime the generator so the request is sent (and a rejection raised) here, inside the fallback.
-        first = next(deltas, None)
-        return _prepend(first, deltas)
+    def _open_stream(self, request: ChatRequest) -> OpenStream[Delta]:
+        return open_stream(lambda: protocol_for(request).stream(self.client, request))
 
     def _with_fallback(self, run):
         with self._session_header():
@@ -186,28 +214,17 @@ class _Call:
             # GigaChat sends usage with every final answer; the estimate covers a proxy that strips it.
             prompt = estimate_prompt_tokens(_texts(self.request.turns))
             usage = Usage(prompt, estimate_tokens(answer))
-        return self.llm._calc_response_usage(
-            self.request.model, self.credentials, usage.prompt_tokens, usage.completion_tokens
-        )
+        return self.usage_for(usage.input_tokens, usage.output_tokens)
 
     def _error(self, error: Exception) -> InvokeError:
-        mapped = invoke_error(error, self.settings, self._sensitive())
-        return blame_tool(mapped, error, self.request.functions, self.request.names)
+        blame = functools.partial(blamed_tools, functions=self.request.functions, names=self.request.names)
+        return invoke_error(error, self.settings, self._sensitive(), blame)
 
     def _sensitive(self) -> list[str]:
         """What an error message must not quote: every text of the request, tool-call arguments included."""
         calls = [t.function_call.arguments for t in self.request.turns if t.function_call is not None]
         values = [str(value) for arguments in calls for value in arguments.values()]
         return _texts(self.request.turns) + [json.dumps(a, ensure_ascii=False) for a in calls] + values
-
-
-def _prepend(first: Delta | None, rest: Iterator[Delta]) -> Iterator[Delta]:
-    try:
-        if first is not None:
-            yield first
-        yield from rest
-    finally:
-        rest.close()  # type: ignore[attr-defined]
 
 
 def _texts(turns: Sequence[Turn]) -> list[str]:

@@ -1,4 +1,4 @@
-"""Dify prompt messages -> a conversation GigaChat accepts, as protocol-neutral turns.
+"""Dify prompt messages -> a conversation GigaChat accepts, as protocol-neutral turns (exchange.py).
 
 GigaChat's rules, each applied in one function below:
 - one system message, and only as the first message: leading system (and developer) messages are joined into it;
@@ -18,8 +18,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Literal
+from dataclasses import replace
 
 from dify_plugin.entities.model.message import (
     AssistantPromptMessage,
@@ -31,34 +30,19 @@ from dify_plugin.entities.model.message import (
 )
 from dify_plugin.errors.model import InvokeBadRequestError
 
-from ..common.errors import PREFIX
+from ..common.prefix import PREFIX
+from .exchange import FunctionCall, Turn
 
 ToolCall = AssistantPromptMessage.ToolCall
-Role = Literal["system", "user", "assistant", "function"]
 Attach = Callable[[MultiModalPromptMessageContent], str]
 
-# A tool call id carries GigaChat's functions_state_id, so the state survives Dify's history even where
+# A tool call id carries GigaChat's function-call state id, so the state survives Dify's history even where
 # opaque_body is not kept: "call_<random>_fs_<state id>".
 _STATE_IN_ID = re.compile(r"_fs_(.+)$")
 # Reasoning the plugin streamed as <think>…</think>; Dify keeps it in the history, GigaChat must not get it back.
 _REASONING = re.compile(r"<think>.*?</think>\s*", re.DOTALL)
+# The state id's key in opaque_body; histories Dify has stored use this name, whatever the protocol.
 STATE_KEY = "functions_state_id"
-
-
-@dataclass(frozen=True)
-class FunctionCall:
-    name: str
-    arguments: dict
-
-
-@dataclass(frozen=True)
-class Turn:
-    role: Role
-    text: str = ""
-    name: str | None = None
-    function_call: FunctionCall | None = None
-    state_id: str | None = None
-    attachments: tuple[str, ...] = field(default=())
 
 
 def to_turns(messages: Sequence[PromptMessage], attach: Attach | None = None) -> list[Turn]:
@@ -164,7 +148,7 @@ def _assistant_turns(message: AssistantPromptMessage, results: list[ToolPromptMe
         result = by_id.get(call.id)
         # GigaChat refuses a call without its result; a history cut short still deserves an answer.
         content = _text_only(result, "tool") if result else json.dumps({"error": "no result was recorded"})
-        turns.append(Turn("function", function_result_json(content), name=name))
+        turns.append(Turn("tool", function_result_json(content), name=name))
     return turns
 
 
@@ -212,8 +196,8 @@ def _text_only(message: PromptMessage, what: str) -> str:
 
 
 def _without_empty(turns: list[Turn]) -> list[Turn]:
-    kept = [t for t in turns if t.text.strip() or t.attachments or t.function_call or t.role == "function"]
-    if not any(t.role in ("user", "function") for t in kept):
+    kept = [t for t in turns if t.text.strip() or t.attachments or t.function_call or t.role == "tool"]
+    if not any(t.role in ("user", "tool") for t in kept):
         raise InvokeBadRequestError(PREFIX + "the prompt has no user message with text or files.")
     return kept
 
@@ -232,7 +216,7 @@ def _joined(turns: list[Turn]) -> list[Turn]:
 
 
 def _joinable(first: Turn, second: Turn) -> bool:
-    if first.role != second.role or first.role == "function":
+    if first.role != second.role or first.role == "tool":
         return False
     return first.function_call is None and second.function_call is None
 

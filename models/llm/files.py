@@ -39,8 +39,8 @@ from dify_plugin.entities.model.message import (
 )
 from dify_plugin.errors.model import InvokeBadRequestError
 
-from ..common.errors import PREFIX
-from .conversation import Turn
+from ..common.prefix import PREFIX
+from .exchange import Turn
 
 MB = 1024 * 1024
 _PLACEHOLDER = "pending-file:"

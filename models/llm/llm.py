@@ -1,8 +1,12 @@
-"""The GigaChat LargeLanguageModel: routing only; the rules live in the modules it calls."""
+"""The GigaChat LargeLanguageModel: routing only; the rules live in the modules it calls.
+
+dify_plugin imports this module at start to find the class. What serves a request (chat.py, and the gigachat SDK
+beneath it) is imported by the first request that needs it, so that starting the plugin loads neither.
+"""
 
 from __future__ import annotations
 
-import json
+import functools
 import math
 from collections.abc import Iterator
 
@@ -11,13 +15,8 @@ from dify_plugin.entities.model.message import PromptMessage, PromptMessageTool
 from dify_plugin.errors.model import InvokeBadRequestError
 from dify_plugin.interfaces.model.large_language_model import LargeLanguageModel
 
-from ..common.errors import PREFIX, invoke_error
 from ..common.model_base import GigaChatModel
-from ..common.settings import parse_credentials
-from ..common.tokens import estimate_prompt_tokens, estimate_tokens
-from . import chat
-from .conversation import countable_texts
-from .tools import ToolNames, functions_for
+from ..common.prefix import PREFIX
 
 
 class GigaChatLargeLanguageModel(GigaChatModel, LargeLanguageModel):
@@ -32,15 +31,10 @@ class GigaChatLargeLanguageModel(GigaChatModel, LargeLanguageModel):
         stream: bool = True,
         user: str | None = None,
     ) -> LLMResult | Iterator[LLMResultChunk]:
-        settings = None
-        try:
-            settings = parse_credentials(credentials)
-            request = chat.build_request(model, prompt_messages, model_parameters, tools)
-            # Inside the try: building the SDK client (TLS context, SDK settings) can fail too, and an error that
-            # escapes here is re-raised by dify_plugin `from` the original, whose text would reach the traceback.
-            return chat.generate(self, settings, credentials, request, stop, stream, user)
-        except Exception as error:
-            raise invoke_error(error, settings) from None
+        from . import chat
+
+        usage_for = functools.partial(self._calc_response_usage, model, credentials)
+        return chat.invoke(model, credentials, prompt_messages, model_parameters, tools, stop, stream, user, usage_for)
 
     def get_num_tokens(
         self,
@@ -49,10 +43,9 @@ class GigaChatLargeLanguageModel(GigaChatModel, LargeLanguageModel):
         prompt_messages: list[PromptMessage],
         tools: list[PromptMessageTool] | None = None,
     ) -> int:
-        # Attachments are not counted: GigaChat's token counts cover text only.
-        specs = functions_for(tools or (), ToolNames.of([]))
-        tool_tokens = sum(estimate_tokens(json.dumps(spec, ensure_ascii=False)) for spec in specs)
-        return estimate_prompt_tokens(countable_texts(prompt_messages)) + tool_tokens
+        from . import chat
+
+        return chat.prompt_tokens(prompt_messages, tools)
 
     def _validate_and_filter_model_parameters(self, model: str, model_parameters: dict, credentials: dict) -> dict:
         """dify_plugin's check of the YAML parameter rules, its plain ValueError (an "internal error" in Dify)

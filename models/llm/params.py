@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from dify_plugin.errors.model import InvokeBadRequestError
 
-from ..common.errors import PREFIX
+from ..common.prefix import PREFIX
 from .schema import SchemaError, normalize_response_schema
 
 # Passed through unchanged: GigaChat's own names for them.

@@ -16,9 +16,9 @@ from dify_plugin.entities.model.llm import LLMResultChunk, LLMResultChunkDelta, 
 from dify_plugin.entities.model.message import AssistantPromptMessage
 from dify_plugin.errors.model import InvokeBadRequestError, InvokeConnectionError
 
-from ..common.errors import PREFIX
-from .conversation import STATE_KEY, FunctionCall, tool_call_id
-from .legacy import Delta, Usage
+from ..common.prefix import PREFIX
+from .conversation import STATE_KEY, tool_call_id
+from .exchange import Delta, FunctionCall, Usage
 
 ToolCall = AssistantPromptMessage.ToolCall
 BLACKLIST_NOTICE = (

@@ -1,4 +1,4 @@
-"""Dify tools -> GigaChat functions, the names between them, Dify's tool choice, and schema complaints.
+"""Dify tools -> GigaChat functions, the names between them, Dify's tool choice, and which tool a complaint is about.
 
 GigaChat's legacy `Function` model in the SDK keeps only a few schema keywords and silently drops the rest, so
 functions are sent as plain dicts after normalization (models/llm/schema.py), never through that model.
@@ -10,13 +10,11 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from dify_plugin import get_current_session
 from dify_plugin.entities.model.message import PromptMessageTool
-from dify_plugin.errors.model import InvokeBadRequestError, InvokeError
+from dify_plugin.errors.model import InvokeBadRequestError
 
-from ..common.errors import PREFIX
+from ..common.prefix import PREFIX
 from .schema import SchemaError, normalize_schema
 
 # Names of GigaChat's built-in functions: a user's tool with one of these names would be shadowed by the built-in
@@ -25,8 +23,6 @@ RESERVED_NAMES = frozenset({"web_search", "text2image"})
 RENAMED_PREFIX = "user_"
 # The name of the function used to obtain structured output when GigaChat's response_format is not available.
 STRUCTURED_OUTPUT_FUNCTION = "structured_output"
-# Where main.py's hook leaves the daemon's top-level `tool_choice` for this request (see `forward_tool_choice`).
-TOOL_CHOICE_ATTRIBUTE = "gigachat_tool_choice"
 # GigaChat has no "call some tool, any tool" mode: these can only mean auto.
 _ANY_TOOL = frozenset({"required", "any"})
 # A 400/422 whose message talks about these is a complaint about the functions, not about the conversation.
@@ -36,7 +32,6 @@ _SCHEMA_COMPLAINT = re.compile(r"schema|parameter|propert|items|enum|\$ref|anyOf
 _HISTORY_COMPLAINT = re.compile(r"messages?\[\d+\]")
 _FUNCTION_INDEX = re.compile(r"functions\[(\d+)\]")
 _QUOTED_PATH = re.compile(r"'((?:properties|items)[\w.$-]*)'")
-_STATUS_DETAIL = re.compile(r"\((\d{3}(?::.*)?)\)\.?$", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -135,70 +130,18 @@ def _choice(tool_choice: object) -> tuple[str, str | None]:
     return "auto", None
 
 
-def requested_tool_choice(parameters: Mapping[str, Any]) -> object:
-    """Dify's tool choice for this request: the daemon's top-level `tool_choice` (forwarded by main.py's hook onto
-    the current session), else a `tool_choice` model parameter, else None (auto)."""
-    session = get_current_session()
-    forwarded = getattr(session, TOOL_CHOICE_ATTRIBUTE, None) if session is not None else None
-    return forwarded if forwarded is not None else parameters.get("tool_choice")
-
-
-def forward_tool_choice(plugin: Any) -> Any:
-    """Make the daemon's top-level `tool_choice` reachable from `_invoke`.
-
-    dify_plugin 0.10.2 builds `ModelInvokeLLMRequest` from the request, and pydantic drops the keys it does not
-    declare (`tool_choice` is one), so `_invoke` never sees it. `Plugin._execute_request` hands each request's raw
-    data and its fresh `Session` to `plugin.dispatch`; wrapping that one method puts the value on the session, which
-    `get_current_session()` returns inside `_invoke`. Nothing else changes: every other request passes through.
-    """
-    dispatch = plugin.dispatch
-
-    def dispatch_with_tool_choice(session: Any, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("action") == "invoke_llm" and data.get("tool_choice") is not None:
-            setattr(session, TOOL_CHOICE_ATTRIBUTE, data["tool_choice"])
-        return dispatch(session, data)
-
-    plugin.dispatch = dispatch_with_tool_choice
-    return plugin
-
-
-def blame_tool(error: InvokeError, cause: BaseException, functions: Sequence[dict], names: ToolNames) -> InvokeError:
-    """A 400/422 that complains about function schemas, reworded to name the tool (or tools) it concerns."""
-    status = getattr(cause, "status_code", None)
-    if not functions or status not in (400, 422) or not isinstance(error, InvokeBadRequestError):
-        return error
-    message = _server_message(getattr(cause, "content", None))
-    if not _SCHEMA_COMPLAINT.search(message) or _HISTORY_COMPLAINT.search(message):
-        return error
+def blamed_tools(message: str, functions: Sequence[dict], names: ToolNames) -> list[str]:
+    """The Dify names of the tools GigaChat's refusal complains about: those it points at (by name, index or schema
+    path), else every tool sent; none when it is not about the functions' schemas."""
+    if not functions or not _SCHEMA_COMPLAINT.search(message) or _HISTORY_COMPLAINT.search(message):
+        return []
     wire = [str(spec.get("name")) for spec in functions]
     suspects = _named_in(message, wire)
     if not suspects and (match := _FUNCTION_INDEX.search(message)) and int(match.group(1)) < len(wire):
         suspects = [wire[int(match.group(1))]]
     if not suspects:
         suspects = _owners_of_path(message, functions)
-    if not suspects and len(wire) == 1:
-        suspects = wire
-    tools = ", ".join(f"'{names.dify(name)}'" for name in (suspects or wire))
-    if suspects and len(suspects) == 1:
-        blame = f"GigaChat refused the parameter schema of tool {tools}"
-    else:
-        blame = f"GigaChat refused the parameter schema of one of the tools {tools}"
-    # errors.py has already made GigaChat's message safe to show: "... rejected the request (422: <message>)."
-    shown = _STATUS_DETAIL.search(str(error.description or ""))
-    detail = f" ({shown.group(1)})" if shown else f" ({status})"
-    return InvokeBadRequestError(
-        PREFIX + f"{blame}{detail}. The plugin already rewrites schemas into the subset GigaChat accepts; "
-        "simplify the tool's parameters, or report the schema as a plugin issue."
-    )
-
-
-def _server_message(content: object) -> str:
-    try:
-        body = json.loads(content) if isinstance(content, bytes | str) else None
-    except (ValueError, UnicodeDecodeError):
-        return ""
-    message = body.get("message") if isinstance(body, dict) else None
-    return message if isinstance(message, str) else ""
+    return [names.dify(name) for name in suspects or wire]
 
 
 def _named_in(message: str, wire: Sequence[str]) -> list[str]:

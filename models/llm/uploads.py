@@ -30,11 +30,12 @@ from gigachat import GigaChatSyncClient
 from gigachat.exceptions import ResponseError
 
 from ..common.errors import invoke_error
+from ..common.prefix import PREFIX
 from ..common.retry import RetryPolicy, call_with_retries
 from ..common.settings import GigaChatSettings
 from . import files
+from .exchange import ChatRequest
 from .files import LIMITS, Budget, FileType, Limits, PendingFile, bad
-from .legacy import ChatRequest
 
 # Downloads from Dify's file server: a slow or stalled server fails the request instead of holding it.
 DOWNLOAD_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -105,8 +106,8 @@ class RequestFiles:
             )
         except Exception as error:
             mapped = invoke_error(error, self.settings)
-            detail = str(mapped.description or mapped).removeprefix(files.PREFIX)
-            raise type(mapped)(files.PREFIX + f"uploading {blob.pending.label} failed: {detail}") from None
+            detail = str(mapped.description or mapped).removeprefix(PREFIX)
+            raise type(mapped)(PREFIX + f"uploading {blob.pending.label} failed: {detail}") from None
         self.uploaded.append(uploaded.id_)
         return uploaded.id_
 

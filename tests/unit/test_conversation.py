@@ -17,7 +17,8 @@ from dify_plugin.entities.model.message import (
 )
 from dify_plugin.errors.model import InvokeBadRequestError
 
-from models.llm.conversation import FunctionCall, Turn, function_result_json, to_turns, tool_call_id
+from models.llm.conversation import function_result_json, to_turns, tool_call_id
+from models.llm.exchange import FunctionCall, Turn
 
 ToolCall = AssistantPromptMessage.ToolCall
 IMAGE = ImagePromptMessageContent(format="png", mime_type="image/png", base64_data="iVBORw0KGgo=", filename="cat.png")
@@ -128,17 +129,17 @@ def test_two_tool_calls_with_results_in_reverse_order_become_call_result_pairs_i
     assert [(t.role, t.text, t.function_call) for t in turns] == [
         ("user", "Weather in Moscow and Kazan?", None),
         ("assistant", "Checking.", FunctionCall("get_weather", {"city": "Moscow"})),
-        ("function", '{"temperature": 20}', None),
+        ("tool", '{"temperature": 20}', None),
         ("assistant", "", FunctionCall("get_weather", {"city": "Kazan"})),
-        ("function", '{"temperature": 25}', None),
+        ("tool", '{"temperature": 25}', None),
         ("user", "Thanks", None),
     ]
-    assert [t.name for t in turns if t.role == "function"] == ["get_weather", "get_weather"]
+    assert [t.name for t in turns if t.role == "tool"] == ["get_weather", "get_weather"]
 
 
 def test_a_call_without_a_recorded_result_still_gets_one() -> None:
     turns = to_turns([UserPromptMessage(content="Hi"), assistant(call("call_1"))])
-    assert turns[-1].role == "function"
+    assert turns[-1].role == "tool"
     assert json.loads(turns[-1].text) == {"error": "no result was recorded"}
 
 

@@ -18,7 +18,8 @@ from models.common.settings import (
     CredentialsError,
     parse_credentials,
 )
-from models.text_embedding.text_embedding import QUERY_INSTRUCTIONS, GigaChatTextEmbeddingModel, run_in_order
+from models.text_embedding.embed import run_in_order
+from models.text_embedding.text_embedding import QUERY_INSTRUCTIONS, GigaChatTextEmbeddingModel
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_FILES = sorted((ROOT / "models" / "text_embedding").glob("[!_]*.yaml"))

@@ -21,7 +21,8 @@ from dify_plugin.errors.model import (
 from gigachat import exceptions as sdk
 from gigachat.models.chat import ChatCompletion
 
-from models.common.errors import PREFIX, credentials_failure, invoke_error, safe_server_message
+from models.common.errors import credentials_failure, invoke_error, safe_server_message
+from models.common.prefix import PREFIX
 from models.common.settings import AuthMethod, CredentialsError, GigaChatSettings, parse_credentials
 
 CLIENT_SECRET = "client-secret-canary-7d41"

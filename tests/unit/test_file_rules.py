@@ -12,7 +12,7 @@ from dify_plugin.entities.model.message import (
 from dify_plugin.errors.model import InvokeBadRequestError
 
 from models.llm import files
-from models.llm.conversation import Turn
+from models.llm.exchange import Turn
 from models.llm.files import MB, Budget, Limits, Media, PendingFile
 from tests.file_samples import BMP, DOCX, EPUB, GIF, HTML, JPEG, OLE2, PDF, PPTX, TIFF, XLSX, b64, png
 from tests.tables import table

@@ -15,7 +15,7 @@ from models.common.retry import (
     call_with_retries,
     delay_before_retry,
     is_retryable,
-    stream_with_retries,
+    open_stream,
 )
 
 URL = "https://gigachat.devices.sberbank.ru/api/v1/chat/completions"
@@ -220,20 +220,31 @@ def test_a_rate_limited_call_waits_for_retry_after(sleeps: list[float]) -> None:
     assert sleeps == [2.0]
 
 
-# ---- stream_with_retries -----------------------------------------------------------------------------------------
+# ---- open_stream ---------------------------------------------------------------------------------------------
 
 
-def test_a_stream_passes_every_item_through_and_is_closed(sleeps: list[float]) -> None:
+def test_a_stream_passes_every_item_through_and_is_closed_when_its_block_ends(sleeps: list[float]) -> None:
     opener = Opener(FakeStream(["a", "b", "c"]))
-    assert list(stream_with_retries(opener)) == ["a", "b", "c"]
+    with open_stream(opener) as stream:
+        assert list(stream) == ["a", "b", "c"]
+        assert not opener.opened[0].closed
     assert opener.opened[0].closed
     assert sleeps == []
+
+
+def test_the_request_is_sent_and_the_first_item_received_before_open_stream_returns() -> None:
+    source = FakeStream(["a", "b"])
+    with open_stream(Opener(source)) as stream:
+        assert source.taken == 1
+        assert next(stream) == "a"
+        assert source.taken == 1
 
 
 def test_a_stream_that_fails_before_its_first_item_is_reopened(sleeps: list[float]) -> None:
     first = FakeStream([], fail_first=status_error(503))
     opener = Opener(transport(httpx.ConnectError), first, FakeStream(["a", "b"]))
-    assert list(stream_with_retries(opener)) == ["a", "b"]
+    with open_stream(opener) as stream:
+        assert list(stream) == ["a", "b"]
     assert len(opener.opened) == 3
     assert first.closed and opener.opened[2].closed
     assert len(sleeps) == 2
@@ -244,8 +255,8 @@ def test_a_stream_that_fails_after_its_first_item_is_never_repeated(sleeps: list
     broken = FakeStream(["a", "b"], error=disconnected)
     opener = Opener(broken, FakeStream(["a", "b", "c"]))
     received = []
-    with pytest.raises(httpx.RemoteProtocolError):
-        for item in stream_with_retries(opener):
+    with pytest.raises(httpx.RemoteProtocolError), open_stream(opener) as stream:
+        for item in stream:
             received.append(item)
     assert received == ["a", "b"]
     assert len(opener.opened) == 1
@@ -253,11 +264,11 @@ def test_a_stream_that_fails_after_its_first_item_is_never_repeated(sleeps: list
     assert sleeps == []
 
 
-def test_a_stream_rejected_with_a_client_error_is_not_reopened(sleeps: list[float]) -> None:
+def test_a_stream_rejected_with_a_client_error_is_not_reopened_and_is_closed(sleeps: list[float]) -> None:
     rejected = FakeStream([], fail_first=status_error(422))
     opener = Opener(rejected, FakeStream(["a"]))
     with pytest.raises(sdk.ResponseError):
-        list(stream_with_retries(opener))
+        open_stream(opener)
     assert len(opener.opened) == 1
     assert rejected.closed
     assert sleeps == []
@@ -265,24 +276,17 @@ def test_a_stream_rejected_with_a_client_error_is_not_reopened(sleeps: list[floa
 
 def test_an_empty_stream_yields_nothing_and_is_closed() -> None:
     opener = Opener(FakeStream([]))
-    assert list(stream_with_retries(opener)) == []
+    with open_stream(opener) as stream:
+        assert list(stream) == []
     assert opener.opened[0].closed
 
 
 def test_a_stream_abandoned_by_its_reader_is_closed() -> None:
-    stream = FakeStream(["a", "b", "c"])
-    reader = stream_with_retries(Opener(stream))
-    assert next(reader) == "a"
-    reader.close()
-    assert stream.closed
-    assert stream.taken == 1
-
-
-def test_nothing_is_opened_until_the_first_item_is_asked_for() -> None:
-    opener = Opener(FakeStream(["a"]))
-    reader = stream_with_retries(opener)
-    assert opener.opened == []
-    assert list(reader) == ["a"]
+    source = FakeStream(["a", "b", "c"])
+    with open_stream(Opener(source)) as stream:
+        assert next(stream) == "a"
+    assert source.closed
+    assert source.taken == 1
 
 
 def test_a_plain_generator_is_closed_too() -> None:
@@ -295,7 +299,6 @@ def test_a_plain_generator_is_closed_too() -> None:
         finally:
             closed.append(True)
 
-    reader = stream_with_retries(generator)
-    assert next(reader) == "a"
-    reader.close()
+    with open_stream(generator) as stream:
+        assert next(stream) == "a"
     assert closed == [True]

@@ -9,8 +9,7 @@ from dify_plugin.entities.model.llm import LLMResultChunk, LLMUsage
 from dify_plugin.errors.model import InvokeBadRequestError, InvokeConnectionError
 
 from models.common.tokens import MESSAGE_OVERHEAD, estimate_prompt_tokens, estimate_tokens
-from models.llm.conversation import FunctionCall
-from models.llm.legacy import Delta, Usage
+from models.llm.exchange import Delta, FunctionCall, Usage
 from models.llm.stream import BLACKLIST_NOTICE, Assembler, StopBuffer, dify_chunks
 
 MODEL = "GigaChat-2-Max"
@@ -27,7 +26,7 @@ class UsageRecorder:
 
     def __call__(self, usage: Usage | None, answer: str) -> LLMUsage:
         self.calls.append((usage, answer))
-        prompt, completion = (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)
+        prompt, completion = (usage.input_tokens, usage.output_tokens) if usage else (0, 0)
         return LLMUsage.empty_usage().model_copy(
             update={"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
         )
@@ -100,7 +99,7 @@ def test_text_after_a_stop_is_ignored() -> None:
 
 
 def test_text_passes_through_piece_by_piece_and_the_final_chunk_carries_usage() -> None:
-    usage = Usage(prompt_tokens=11, completion_tokens=3)
+    usage = Usage(input_tokens=11, output_tokens=3)
     chunks, usage_of = run([Delta(text="Hel"), Delta(text="lo"), Delta(text="!", finish_reason="stop", usage=usage)])
     assert texts(chunks) == ["Hel", "lo", "!"]
     final = chunks[-1].delta

@@ -12,7 +12,7 @@ that number was published. No other tokenizer is involved. Three kinds of number
 Long texts are not copied here. The estimate reads nothing but how many characters of each class a text has, so a
 long sample is given by that composition and rebuilt as a stand-in text of the same composition.
 
-The tolerances are the errors measured on these samples (README.md, "Token counting"), rounded outwards: an
+The tolerances are the errors measured on these samples (docs/token-counting.md), rounded outwards: an
 estimate may over-count a good deal more than it may under-count, because an under-count lets a prompt overflow
 the context window.
 """
@@ -260,3 +260,27 @@ def test_the_samples_cover_every_group_and_kind() -> None:
     assert {s.group for s in SAMPLES} == set(TOLERANCE)
     assert {s.kind for s in SAMPLES} == {"count", "answer", "prompt"}
     assert len(SAMPLES) >= 15
+
+
+GROUP_NAMES = {"en": "English", "ru": "Russian", "code": "Code, JSON, numbers, mixed"}
+
+
+def error_table() -> str:
+    """The measured errors as docs/token-counting.md shows them (python -m tests.unit.test_tokens_calibration)."""
+    lines = [
+        f"| Texts | Samples | Mean error (≥ {SHORT} tokens) | Range (≥ {SHORT} tokens) | Under {SHORT} tokens |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for group, name in GROUP_NAMES.items():
+        samples = [s for s in SAMPLES if s.group == group]
+        long = [relative_error(s) for s in samples if s.real >= SHORT]
+        short = [abs(s.estimate - s.real) for s in samples if s.real < SHORT]
+        mean = f"{sum(map(abs, long)) / len(long):.0%}" if long else "—"
+        span = f"{min(long):+.0%} … {max(long):+.0%}".replace("-", "−") if long else "—"
+        off = f"at most {max(short)} token{'s' * (max(short) != 1)} off" if short else "—"
+        lines.append(f"| {name} | {len(samples)} | {mean} | {span} | {off} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(error_table())

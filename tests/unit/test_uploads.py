@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from dify_plugin.entities.model.llm import LLMUsage
 from dify_plugin.entities.model.message import (
     AssistantPromptMessage,
     ImagePromptMessageContent,
@@ -21,7 +22,6 @@ from models.common.client import ExplicitClient, sdk_settings
 from models.common.settings import GigaChatSettings, parse_credentials
 from models.llm import chat, uploads
 from models.llm.files import Limits, Media
-from models.llm.llm import GigaChatLargeLanguageModel
 from models.llm.uploads import RequestFiles, download
 from tests.file_samples import GIF, JPEG, FileServer, b64, png
 
@@ -200,9 +200,8 @@ def test_a_deletion_gigachat_refuses_for_good_neither_blocks_the_others_nor_is_r
 
 
 def invoke(emu: GigaChatEmulator, stream: bool, *messages):
-    llm = GigaChatLargeLanguageModel(model_schemas=[])
     request = chat.build_request(MODEL, list(messages), {}, None)
-    return chat.generate(llm, settings_for(emu), credentials(emu), request, None, stream, None)
+    return chat.generate(settings_for(emu), request, None, stream, None, lambda _in, _out: LLMUsage.empty_usage())
 
 
 def test_a_blocking_request_deletes_its_files_after_the_answer(emu):

@@ -1,57 +1,23 @@
-"""GigaChat's chat protocol `POST /chat/completions` (the SDK's `chat()` / `stream()`): requests and answers.
+"""GigaChat's v1 chat protocol, `POST /chat/completions` (the SDK's `chat()` / `stream()`): a `ChatProtocol`.
 
-This is the only module that knows the wire shape of a chat request and answer. Everything before it works on
-protocol-neutral turns and options, everything after it on `Delta`s, so a second protocol (`/v2/chat/completions`)
-can be added next to this module without touching the model classes.
+The only module that knows how a v1 request and answer look on the wire: one message per turn with string
+`content`, `functions` and `function_call` at the top level, `functions_state_id`, a function's result as role
+`function`, and SSE `data:` lines. Its input and output are the neutral types of exchange.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from gigachat import GigaChatSyncClient
 from gigachat.models.chat import Chat, ChatCompletion, ChatCompletionChunk, Messages, MessagesChunk
 from gigachat.models.chat import Usage as SdkUsage
 
-from .conversation import FunctionCall, Turn
+from .exchange import ChatRequest, Delta, FunctionCall, Turn, Usage
 from .tools import ToolNames
 
-if TYPE_CHECKING:
-    from .files import Media
-
-
-@dataclass(frozen=True)
-class Usage:
-    prompt_tokens: int
-    completion_tokens: int
-    precached_prompt_tokens: int = 0
-
-
-@dataclass(frozen=True)
-class Delta:
-    """One piece of an answer, whatever protocol carried it."""
-
-    text: str = ""
-    reasoning: str = ""
-    function_call: FunctionCall | None = None
-    state_id: str | None = None
-    finish_reason: str | None = None
-    usage: Usage | None = None
-
-
-@dataclass(frozen=True)
-class ChatRequest:
-    model: str
-    turns: list[Turn]
-    fields: dict
-    functions: list[dict]
-    function_call: str | dict | None
-    response_format: dict | None
-    names: ToolNames
-    # Files the turns reference by placeholder until uploads.py uploads them for this request (see chat.py).
-    media: Media | None = None
+# The neutral role of a function's result, as v1 names it.
+_ROLES = {"tool": "function"}
 
 
 def payload(request: ChatRequest) -> Chat:
@@ -69,7 +35,7 @@ def payload(request: ChatRequest) -> Chat:
 
 
 def message_dict(turn: Turn, names: ToolNames) -> dict:
-    message: dict = {"role": turn.role, "content": turn.text}
+    message: dict = {"role": _ROLES.get(turn.role, turn.role), "content": turn.text}
     if turn.name is not None:
         message["name"] = names.wire(turn.name)
     if turn.function_call is not None:
@@ -127,4 +93,4 @@ def _call(call: object, names: ToolNames) -> FunctionCall | None:
 def _usage(usage: SdkUsage | None) -> Usage | None:
     if usage is None:
         return None
-    return Usage(usage.prompt_tokens, usage.completion_tokens, usage.precached_prompt_tokens or 0)
+    return Usage(usage.prompt_tokens, usage.completion_tokens)

@@ -1,17 +1,22 @@
-"""models/common/request_check.py: a request dify_plugin cannot parse ends in one typed error that names the fields
-and quotes nothing; every other request reaches the plugin unchanged."""
+"""models/common/raw_requests.py: a request dify_plugin cannot parse ends in one typed error that names the fields
+and quotes nothing; the daemon's tool_choice reaches `_invoke`; every other request reaches the plugin unchanged."""
 
 from __future__ import annotations
 
+import inspect
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
+from dify_plugin.core.entities.plugin.request import ModelInvokeLLMRequest
+from dify_plugin.core.session_context import use_current_session
 from dify_plugin.errors.model import InvokeBadRequestError, InvokeConnectionError
+from dify_plugin.plugin import Plugin
 
 from devkit.harness import messages as m
 from models.common.errors import invoke_error
-from models.common.request_check import check_request, reject_malformed_requests
+from models.common.raw_requests import TOOL_CHOICE_ATTRIBUTE, check_request, intercept, tool_choice
 from models.common.settings import parse_credentials
 
 SECRET = "sk-very-secret-value-0042"
@@ -74,19 +79,65 @@ def test_a_well_formed_or_foreign_request_passes_untouched(data: Any) -> None:
 
 class FakePlugin:
     def __init__(self) -> None:
-        self.seen: list[dict] = []
+        self.seen: list[tuple[object, dict]] = []
 
     def dispatch(self, session: object, data: dict) -> str:
-        self.seen.append(data)
+        self.seen.append((session, data))
         return "dispatched"
 
 
+def test_the_sdk_still_routes_every_request_through_plugin_dispatch() -> None:
+    # `intercept` wraps `plugin.dispatch`; if the SDK stops calling it, the checks and tool_choice silently stop.
+    assert "self.dispatch(session, data)" in inspect.getsource(Plugin._execute_request)
+
+
 def test_the_hook_dispatches_good_requests_and_stops_malformed_ones_before_dispatch() -> None:
-    plugin = reject_malformed_requests(FakePlugin())
-    assert plugin.dispatch(None, llm()) == "dispatched"
+    plugin = intercept(FakePlugin())
+    assert plugin.dispatch(SimpleNamespace(), llm()) == "dispatched"
     with pytest.raises(InvokeBadRequestError):
-        plugin.dispatch(None, llm(prompt_messages=[raw("robot", "x")]))
+        plugin.dispatch(SimpleNamespace(), llm(prompt_messages=[raw("robot", "x")]))
     assert len(plugin.seen) == 1
+
+
+# ---- the daemon's tool_choice --------------------------------------------------------------------------------------
+
+
+def test_dify_plugin_drops_the_daemons_tool_choice_which_is_why_the_hook_keeps_it() -> None:
+    parsed = ModelInvokeLLMRequest(**llm(tool_choice="none"))
+    assert "tool_choice" not in parsed.model_dump()
+
+
+@pytest.mark.parametrize(
+    ("data", "kept"),
+    [
+        pytest.param(llm(tool_choice="none"), "none", id="a-string"),
+        pytest.param(llm(tool_choice={"type": "function", "function": {"name": "f"}}),
+                     {"type": "function", "function": {"name": "f"}}, id="an-object"),
+        pytest.param(llm(), None, id="absent"),
+        pytest.param(llm(tool_choice=None), None, id="null"),
+        pytest.param({**m.llm_num_tokens("gigachat", "GigaChat-2", {}, []), "tool_choice": "none"}, None,
+                     id="another-action"),
+    ],
+)  # fmt: skip
+def test_the_hook_keeps_the_daemons_tool_choice_for_invoke_and_dispatches_the_request_unchanged(
+    data: dict, kept: object
+) -> None:
+    plugin = FakePlugin()
+    session = SimpleNamespace()
+    assert intercept(plugin) is plugin
+    assert plugin.dispatch(session, data) == "dispatched"
+    assert plugin.seen == [(session, data)]
+    with use_current_session(session):  # type: ignore[arg-type]
+        assert tool_choice() == kept
+
+
+def test_outside_a_session_there_is_no_tool_choice() -> None:
+    assert tool_choice() is None
+
+
+def test_the_tool_choice_waits_on_the_session_under_the_plugins_own_attribute() -> None:
+    with use_current_session(SimpleNamespace(**{TOOL_CHOICE_ATTRIBUTE: "none"})):  # type: ignore[arg-type]
+        assert tool_choice() == "none"
 
 
 @pytest.mark.parametrize("exception", [httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadTimeout])
