@@ -5,6 +5,7 @@ with GigaChatEmulator() as emu:
 """
 
 from devkit.emulator.faults import Fault
+from devkit.emulator.raw import RawAnswer
 from devkit.emulator.replies import Reply
 from devkit.emulator.routes import RecordedRequest, UploadedFile
 from devkit.emulator.rules import EMBEDDING_DIMENSIONS, EmbeddingLimits, count_tokens
@@ -15,6 +16,7 @@ __all__ = [
     "EmbeddingLimits",
     "Fault",
     "GigaChatEmulator",
+    "RawAnswer",
     "RecordedRequest",
     "Reply",
     "UploadedFile",

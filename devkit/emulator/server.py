@@ -19,6 +19,7 @@ from typing import Any
 
 from devkit.emulator import routes
 from devkit.emulator.faults import NGINX_PAGE, STREAM_KINDS, Fault
+from devkit.emulator.raw import RawAnswer
 from devkit.emulator.replies import Reply, last_user_text, sse_frame
 from devkit.emulator.routes import RecordedRequest, Response, UploadedFile
 from devkit.emulator.rules import DEFAULT_FILE_SIZE_LIMITS, SCOPES, EmbeddingLimits
@@ -71,6 +72,7 @@ class GigaChatEmulator:
         self._tokens: dict[str, int] = {}  # token -> expires_at (ms)
         self._replies: deque[Reply] = deque()
         self._faults: list[list[Any]] = []  # [fault, path suffix or None, remaining]
+        self._raw: list[list[Any]] = []  # [raw answer, path suffix, remaining]
         self._clear_records()
         self.credentials(DEFAULT_SCOPE)
 
@@ -194,15 +196,21 @@ class GigaChatEmulator:
         with self._lock:
             self._faults.append([fault, path, times])
 
-    def _take_fault(self, path: str) -> Fault | None:
+    def replay(self, answer: RawAnswer, path: str = "/chat/completions", times: int = 1) -> None:
+        """Answer the next `times` requests whose path ends with `path` with exactly these bytes (raw.py)."""
         with self._lock:
-            for entry in self._faults:
-                fault, suffix, _ = entry
+            self._raw.append([answer, path, times])
+
+    def _take(self, queue: list[list[Any]], path: str) -> Any:
+        """The first queued [item, path suffix or None, remaining] for `path`, counted down and dropped at zero."""
+        with self._lock:
+            for entry in queue:
+                item, suffix, _ = entry
                 if suffix is None or path.endswith(suffix):
                     entry[2] -= 1
                     if entry[2] <= 0:
-                        self._faults.remove(entry)
-                    return fault
+                        queue.remove(entry)
+                    return item
         return None
 
     def reset(self) -> None:
@@ -210,6 +218,7 @@ class GigaChatEmulator:
         with self._lock:
             self._replies.clear()
             self._faults.clear()
+            self._raw.clear()
             self._clear_records()
 
     @contextlib.contextmanager
@@ -362,8 +371,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, req: RecordedRequest, path: str) -> None:
         emu = self.emulator
         emu._wait(emu.latency)
+        raw: RawAnswer | None = emu._take(emu._raw, path)
+        if raw is not None:
+            self._send_raw(raw, req)
+            return
         is_api = path == routes.OAUTH_PATH or path.startswith(routes.API_PREFIX + "/")
-        fault = emu._take_fault(path) if is_api else None
+        fault: Fault | None = emu._take(emu._faults, path) if is_api else None
         streaming = routes.is_chat_stream(req)
         if fault is not None and not (streaming and fault.kind in STREAM_KINDS):
             if self._apply_fault(fault, req):
@@ -428,6 +441,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+    def _send_raw(self, raw: RawAnswer, req: RecordedRequest) -> None:
+        own = {name.lower() for name in raw.headers}
+        headers = {k: v for k, v in self._trace_headers(req).items() if k.lower() not in own} | dict(raw.headers)
+        if not raw.chunked:
+            self._send(Response(raw.status, raw.body, raw.content_type, headers))
+            return
+        self._release()
+        self.send_response(raw.status)
+        for name, value in {"Content-Type": raw.content_type, "Transfer-Encoding": "chunked", **headers}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        for piece in raw.pieces:
+            self._write_chunk(piece)
+        self._write_chunk(b"")
 
     def _write_chunk(self, data: bytes) -> None:
         # One write per event: the wfile is unbuffered, so each event leaves immediately as its own chunk.
