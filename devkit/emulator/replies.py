@@ -1,4 +1,11 @@
-"""What the emulated model answers, in GigaChat's legacy `/chat/completions` shapes (blocking and SSE)."""
+"""What the emulated model answers, in GigaChat's legacy `/chat/completions` shapes (blocking and SSE).
+
+The shapes follow the SDK's recordings of the live API (ai-forever/gigachat tests/integration/cassettes, January
+2026): a blocking answer as in test_chat_simple (`object: "chat.completion"`, `model: "<name>:<build>"`, usage with
+`precached_prompt_tokens`); a stream as in test_stream_simple (the role on the first delta, then content deltas, then
+a final event with empty content, the finish reason and usage, then `[DONE]`). Shapes the generator does not make
+(pieces, CRLF, no [DONE], 2023 captures...) are replayed byte for byte with raw.py.
+"""
 
 from __future__ import annotations
 
@@ -167,8 +174,8 @@ def generate(body: dict[str, Any], reply: Reply | None, created: int) -> Generat
         prompt = prompt_tokens(body)
         completion = completion_tokens("".join(content), "".join(reasoning), call)
         usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
-        if reply.precached_prompt_tokens:
-            usage["precached_prompt_tokens"] = reply.precached_prompt_tokens
+        # Present in every recorded answer, 0 included (cassettes test_chat_simple, test_chat_parse_json_schema).
+        usage["precached_prompt_tokens"] = reply.precached_prompt_tokens
     return Generation(
         model=f"{body.get('model')}:{MODEL_BUILD}",
         created=created,

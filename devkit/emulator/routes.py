@@ -116,8 +116,11 @@ def oauth(emu: GigaChatEmulator, req: RecordedRequest) -> Response:
     if registered is None:
         return oauth_error(401, 6, "credentials doesn't match db data")
     if registered != scope:
-        return oauth_error(401, 7, "scope from db not fully includes consumed scope")
+        # 400, not 401: Sber's error table lists code 7 under "400 Ошибка в параметрах запроса"
+        # (developers.sber.ru/docs/ru/gigachat/api/errors-description).
+        return oauth_error(400, 7, "scope from db not fully includes consumed scope")
     token, expires_at = emu._new_token()
+    # `expires_at` in milliseconds (Sber's OpenAPI `Token` schema, example 1739784663483).
     return Response(payload={"access_token": token, "expires_at": expires_at})
 
 
@@ -128,7 +131,8 @@ def user_token(emu: GigaChatEmulator, req: RecordedRequest) -> Response:
     if req.method != "POST" or pair is None or emu._users.get(pair[0]) != pair[1]:
         return error(401, "Unauthorized")
     token, expires_at = emu._new_token()
-    # Sber's docs show `exp` in seconds while the SDK reads milliseconds; servers of both kinds are emulated.
+    # Sber documents `exp` in seconds (developers.sber.ru/docs/en/gigachat/api/authorization: a 10-digit value), the
+    # default here; the SDK reads milliseconds, and servers answering so are emulated too.
     return Response(payload={"tok": token, "exp": expires_at // 1000 if emu.token_exp_in_seconds else expires_at})
 
 
@@ -257,6 +261,7 @@ def parse_multipart(body: bytes, content_type: str) -> dict[str, tuple[str | Non
 
 
 def _file_object(file_id: str, f: UploadedFile) -> dict[str, Any]:
+    # As the SDK's fixture get_file.json (2025); older upload answers had no access_policy (post_files.json, 2024).
     return {
         "id": file_id,
         "object": "file",

@@ -62,7 +62,8 @@ def test_one_oauth_token_serves_many_calls_and_the_oauth_request_looks_like_sber
     **table(
         ("undecodable", lambda emu: "not base64!", "GIGACHAT_API_PERS", gx.AuthenticationError, 4),
         ("unknown-key", lambda emu: "eDp5", "GIGACHAT_API_PERS", gx.AuthenticationError, 6),
-        ("wrong-scope", lambda emu: emu.credentials(), "GIGACHAT_API_B2B", gx.AuthenticationError, 7),
+        # Code 7 comes with 400, per Sber's error table (developers.sber.ru/docs/ru/gigachat/api/errors-description).
+        ("wrong-scope", lambda emu: emu.credentials(), "GIGACHAT_API_B2B", gx.BadRequestError, 7),
         ("empty-scope", lambda emu: emu.credentials(), "", gx.BadRequestError, 5),
         ("invalid-scope", lambda emu: emu.credentials(), "GIGACHAT_API_X", gx.BadRequestError, 1),
     ),
@@ -100,12 +101,19 @@ def test_a_preissued_access_token_needs_no_oauth_until_it_expires(emu):
     assert json.loads(caught.value.content) == {"status": 401, "message": "Token has expired"}
 
 
-def test_user_and_password_get_a_millisecond_token_once(emu):
+@pytest.mark.parametrize(("in_seconds", "digits", "sign_ins"), **table(("seconds", True, 10, 2), ("ms", False, 13, 1)))
+def test_the_token_endpoint_answers_exp_in_seconds_unless_told_milliseconds(emu, in_seconds, digits, sign_ins):
+    """Sber documents `exp` in seconds (developers.sber.ru/docs/en/gigachat/api/authorization); the SDK reads it as
+    milliseconds, so against a seconds server it signs in before every call, as the SDK's June 2026 recordings show."""
+    assert emu.token_exp_in_seconds  # the default
+    emu.token_exp_in_seconds = in_seconds
     emu.add_user("alice", "s3cret")
+    answer = httpx.post(f"{emu.base_url}/token", auth=("alice", "s3cret")).json()
+    assert len(str(answer["exp"])) == digits
     client = make_client(emu, credentials=None, user="alice", password="s3cret")
     client.chat("a")
     client.chat("b")
-    assert emu.token_calls == 1
+    assert emu.token_calls == 1 + sign_ins
     with pytest.raises(gx.AuthenticationError):
         make_client(emu, credentials=None, user="alice", password="wrong").chat("a")
 
@@ -136,7 +144,7 @@ def test_blocking_chat_echoes_the_last_user_message_with_rule_based_usage_and_se
         completion,
         prompt + completion,
     )
-    assert usage.precached_prompt_tokens is None
+    assert usage.precached_prompt_tokens == 0  # always present, as in every recorded answer
     assert emu.chat_requests[-1]["messages"] == messages
     assert answer.x_headers["x-session-id"] == "session-42" and answer.x_headers["x-request-id"]
 
@@ -149,6 +157,7 @@ def test_stream_has_role_first_and_finish_reason_with_usage_last(emu):
     last = chunks[-1]
     assert (last.choices[0].delta.content, last.choices[0].finish_reason) == ("", "stop")
     assert last.usage.total_tokens == last.usage.prompt_tokens + last.usage.completion_tokens
+    assert last.usage.precached_prompt_tokens == 0
     assert all(c.usage is None for c in chunks[:-1])
 
 

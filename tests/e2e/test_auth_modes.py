@@ -102,7 +102,7 @@ def token_exp_unit(request: pytest.FixtureRequest, emu: GigaChatEmulator) -> Ite
     """The unit of `exp` in /token answers: the SDK assumes milliseconds, Sber documents seconds."""
     emu.token_exp_in_seconds = request.param == "seconds"
     yield request.param
-    emu.token_exp_in_seconds = False
+    emu.token_exp_in_seconds = True
 
 
 def test_a_username_and_password_get_one_token_from_the_token_endpoint(plugin, emu, token_exp_unit):

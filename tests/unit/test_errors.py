@@ -61,9 +61,9 @@ STATUS_TABLE = [
         sdk.AuthenticationError, 401, {"code": 6, "message": "credentials doesn't match db data"}, OAUTH,
         InvokeAuthorizationError, ["code 6", "wrong or revoked", "'Authorization key'"], id="401-oauth-6",
     ),
-    pytest.param(
-        sdk.AuthenticationError, 401, {"code": 7, "message": "scope from db not fully includes consumed scope"}, OAUTH,
-        InvokeAuthorizationError, ["scope GIGACHAT_API_PERS", "'Scope'"], id="401-oauth-7",
+    pytest.param(  # 400, per Sber's error table
+        sdk.BadRequestError, 400, {"code": 7, "message": "scope from db not fully includes consumed scope"}, OAUTH,
+        InvokeAuthorizationError, ["scope GIGACHAT_API_PERS", "'Scope'"], id="400-oauth-7",
     ),
     pytest.param(
         sdk.BadRequestError, 400, {"code": 5, "message": "scope is empty"}, OAUTH,
