@@ -82,6 +82,12 @@ def final(usage: dict | None = None, finish: str = "stop") -> dict:
 
 # ---- blocking answers ---------------------------------------------------------------------------------------------
 
+
+def _completion(message: dict, finish: str, model: str, usage: dict, obj: str = "chat.completion") -> dict:
+    choice = {"message": message, "index": 0, "finish_reason": finish}
+    return {"choices": [choice], "created": CREATED, "model": model, "object": obj, "usage": usage}
+
+
 JSON_DOCUMENT = '{\n    "city": "Новосибирск",\n    "population": 1630000\n}'
 
 
@@ -89,13 +95,8 @@ def json_schema_completion() -> dict:
     """SDK cassettes test_chat_parse_json_schema and test_chat_response_format_json_schema (April 2026): `object` is
     "chat.completions" (plural), the content is pretty-printed JSON (4-space indent), `precached_prompt_tokens` is 0."""
     message = {"content": JSON_DOCUMENT, "role": "assistant"}
-    return {
-        "choices": [{"message": message, "index": 0, "finish_reason": "stop"}],
-        "created": CREATED,
-        "model": "GigaChat-3-Ultra:32.3.7.3",
-        "object": "chat.completions",
-        "usage": {"prompt_tokens": 26, "completion_tokens": 19, "total_tokens": 45, "precached_prompt_tokens": 0},
-    }
+    usage = {"prompt_tokens": 26, "completion_tokens": 19, "total_tokens": 45, "precached_prompt_tokens": 0}
+    return _completion(message, "stop", "GigaChat-3-Ultra:32.3.7.3", usage, obj="chat.completions")
 
 
 FUNCTION_ARGUMENTS = {"location": "Санкт-Петербург", "num_days": 0}
@@ -105,13 +106,8 @@ def function_call_completion() -> dict:
     """SDK fixture chat_completion_function.json (January 2024): the call's `arguments` an object with Cyrillic as raw
     UTF-8, content "", finish reason function_call, no `functions_state_id`, and an extra `system_tokens` in usage."""
     message = {"content": "", "role": "assistant", "function_call": {"name": "fc", "arguments": FUNCTION_ARGUMENTS}}
-    return {
-        "choices": [{"message": message, "index": 0, "finish_reason": "function_call"}],
-        "created": CREATED,
-        "model": "GigaChat-funcs",
-        "object": "chat.completion",
-        "usage": {"prompt_tokens": 120, "completion_tokens": 18, "total_tokens": 138, "system_tokens": 0},
-    }
+    usage = {"prompt_tokens": 120, "completion_tokens": 18, "total_tokens": 138, "system_tokens": 0}
+    return _completion(message, "function_call", "GigaChat-funcs", usage)
 
 
 # SDK cassettes test_chat_model_not_found and test_get_model_not_found (January 2026): 404 with this body and an
