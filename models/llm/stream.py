@@ -4,6 +4,11 @@ Text pieces pass through as they arrive, minus what client-side stop sequences c
 parameter). Reasoning is wrapped in <think>…</think>. A function call becomes exactly one complete tool call, sent
 once, after the text. The last chunk carries the finish reason and GigaChat's own usage. A stream that ends
 without a finish reason is an error, not a silently short answer.
+
+Usage normally comes once, with the last piece. Where it comes more than once, each count keeps its largest value: a
+later report may be partial (GigaChat's threads streams report 64 prompt and 23 completion tokens with the first
+piece, then 0 and 8 with the last: ai-forever/gigachat tests/data/threads/post_thread_messages_run.stream), so taking
+the last one would lose tokens and adding them up would count some twice.
 """
 
 from __future__ import annotations
@@ -107,7 +112,7 @@ class Assembler:
         if delta.finish_reason:
             self.answer.finish_reason = delta.finish_reason
         if delta.usage:
-            self.answer.usage = delta.usage
+            self.answer.usage = _largest(self.answer.usage, delta.usage)
         return "".join(out)
 
     def tail(self) -> str:
@@ -168,6 +173,12 @@ class Assembler:
             return ""
         self._thinking = False
         return "\n</think>\n\n"
+
+
+def _largest(kept: Usage | None, new: Usage) -> Usage:
+    if kept is None:
+        return new
+    return Usage(max(kept.input_tokens, new.input_tokens), max(kept.output_tokens, new.output_tokens))
 
 
 UsageOf = Callable[[Usage | None, str], LLMUsage]

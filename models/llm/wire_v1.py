@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from gigachat import GigaChatSyncClient
-from gigachat.models.chat import Chat, ChatCompletion, ChatCompletionChunk, Messages, MessagesChunk
+from gigachat.models.chat import Chat, ChatCompletion, ChatCompletionChunk, Messages, MessagesChunk, MessagesRole
 from gigachat.models.chat import Usage as SdkUsage
 
 from .exchange import ChatRequest, Delta, FunctionCall, Turn, Usage
@@ -65,6 +65,10 @@ def from_completion(completion: ChatCompletion, names: ToolNames) -> Delta:
 
 def from_chunk(chunk: ChatCompletionChunk, names: ToolNames) -> Delta:
     choice = chunk.choices[0] if chunk.choices else None
+    if choice is not None and choice.delta.role == MessagesRole.FUNCTION_IN_PROGRESS:
+        # A built-in function (text2image) is still running; `content` is the time it has left (Sber's OpenAPI
+        # description, MessagesRes): progress, not answer text.
+        return Delta(finish_reason=choice.finish_reason, usage=_usage(chunk.usage))
     return _delta(choice.delta if choice else None, choice.finish_reason if choice else None, chunk.usage, names)
 
 

@@ -123,3 +123,21 @@ def test_an_upload_answer_without_access_policy_is_accepted_and_the_file_deleted
     assert reply.error is None
     assert emu.chat_requests[0]["messages"][-1]["attachments"] == [file_id]
     assert any(r.path.endswith(f"/files/{file_id}/delete") for r in emu.requests)
+
+
+# ---- behaviour the recordings call for ------------------------------------------------------------------------------
+
+
+def test_usage_sent_twice_is_never_taken_from_the_later_smaller_report(plugin, emu, creds):
+    emu.replay(RawAnswer.sse(shapes.usage_twice()))
+    reply = chat(plugin, creds)
+    assert reply.text == "Первая часть ответа, и вторая."
+    assert (reply.usage["prompt_tokens"], reply.usage["completion_tokens"]) == (64, 23)
+
+
+def test_progress_of_a_built_in_function_is_not_answer_text(plugin, emu, creds):
+    events = [*shapes.function_in_progress(["Осталось 9 секунд", "Осталось 2 секунды"]), *shapes.stream_2026()]
+    emu.replay(RawAnswer.sse(events))
+    reply = chat(plugin, creds)
+    assert reply.error is None
+    assert reply.text == "".join(shapes.STREAM_PIECES)

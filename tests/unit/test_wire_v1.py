@@ -76,6 +76,10 @@ def test_a_function_call_answer_becomes_one_delta_with_the_dify_name_state_and_u
                       "usage": {"prompt_tokens": 4, "completion_tokens": 1, "total_tokens": 5}},
                      Delta(finish_reason="stop", usage=Usage(4, 1)), id="the-last-piece"),
         pytest.param({"choices": []}, Delta(), id="no-choice"),
+        # Sber's OpenAPI: while a built-in function runs, `content` is the time it has left, not answer text.
+        pytest.param({"choices": [{"delta": {"role": "function_in_progress", "content": "Осталось 5 секунд",
+                                             "name": "text2image", "created": 1}, "index": 0}]},
+                     Delta(), id="progress-of-a-built-in-function"),
     ],
 )  # fmt: skip
 def test_a_streamed_chunk_becomes_one_delta(chunk: dict, delta: Delta) -> None:
