@@ -28,12 +28,12 @@ STREAM_PIECES = ["$1\\, 2\\, 3$  \n\n**Разбор по шагам:**", "\n- С
 STREAM_USAGE = {"prompt_tokens": 19, "completion_tokens": 31, "total_tokens": 50, "precached_prompt_tokens": 2}
 
 
-def stream_2026() -> list[dict]:
+def stream_2026(pieces: list[str] = STREAM_PIECES) -> list[dict]:
     """SDK cassette test_stream_simple (production, January 2026): the role rides on the first delta; every event has
     `created`, `model` as "<name>:<build>" and `object: "chat.completion"`; the last event has empty content, the
     finish reason and usage with `precached_prompt_tokens`."""
-    events = [_chunk({"content": STREAM_PIECES[0], "role": "assistant"})]
-    events += [_chunk({"content": piece}) for piece in STREAM_PIECES[1:]]
+    events = [_chunk({"content": pieces[0], "role": "assistant"})]
+    events += [_chunk({"content": piece}) for piece in pieces[1:]]
     return [*events, _chunk({"content": ""}, finish="stop", usage=STREAM_USAGE)]
 
 
@@ -76,16 +76,18 @@ def image_markup(file_id: str) -> str:
     return f'<img src="{file_id}" fuse="true"/>'
 
 
-def final(usage: dict | None = None, finish: str = "stop") -> dict:
-    return _chunk({"content": ""}, finish=finish, **({"usage": usage} if usage else {}))
-
-
 # ---- blocking answers ---------------------------------------------------------------------------------------------
 
 
 def _completion(message: dict, finish: str, model: str, usage: dict, obj: str = "chat.completion") -> dict:
     choice = {"message": message, "index": 0, "finish_reason": finish}
     return {"choices": [choice], "created": CREATED, "model": model, "object": obj, "usage": usage}
+
+
+def text_completion(text: str) -> dict:
+    """SDK cassette test_chat_simple (production, January 2026)."""
+    usage = {"prompt_tokens": 17, "completion_tokens": 40, "total_tokens": 57, "precached_prompt_tokens": 2}
+    return _completion({"content": text, "role": "assistant"}, "stop", MODEL_2026, usage)
 
 
 JSON_DOCUMENT = '{\n    "city": "Новосибирск",\n    "population": 1630000\n}'

@@ -81,6 +81,14 @@ def invoke_error(
     return InvokeError(PREFIX + f"unexpected {type(error).__name__} while talking to GigaChat.")
 
 
+def step_error(error: BaseException, settings: GigaChatSettings | None, step: str) -> InvokeError:
+    """The mapped error of one step of a request that is not the chat call itself (uploading a file, downloading a
+    generated image), its sentence starting with that step."""
+    mapped = invoke_error(error, settings)
+    detail = str(mapped.description or mapped).removeprefix(PREFIX)
+    return type(mapped)(PREFIX + f"{step} failed: {detail}")
+
+
 def credentials_failure(
     error: BaseException, settings: GigaChatSettings | None = None
 ) -> CredentialsValidateFailedError:

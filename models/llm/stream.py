@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from dify_plugin.entities.model.llm import LLMResultChunk, LLMResultChunkDelta, LLMUsage
-from dify_plugin.entities.model.message import AssistantPromptMessage
+from dify_plugin.entities.model.message import AssistantPromptMessage, ImagePromptMessageContent
 from dify_plugin.errors.model import InvokeBadRequestError, InvokeConnectionError
 
 from ..common.prefix import PREFIX
@@ -182,16 +182,23 @@ def _largest(kept: Usage | None, new: Usage) -> Usage:
 
 
 UsageOf = Callable[[Usage | None, str], LLMUsage]
+# The images a piece of the answer names, as Dify image parts (generated.py `GeneratedImages.parts`).
+ImagesOf = Callable[[Delta], Iterable[ImagePromptMessageContent]]
 
 
 def dify_chunks(
-    model: str, deltas: Iterable[Delta], assembler: Assembler, usage_of: UsageOf
+    model: str, deltas: Iterable[Delta], assembler: Assembler, usage_of: UsageOf, images_of: ImagesOf | None = None
 ) -> Iterator[LLMResultChunk]:
+    """Each generated image is a chunk of its own, after the text of the piece that named it."""
     index = 0
     for delta in deltas:
+        images = images_of(delta) if images_of and delta.generated_images else ()  # before the next yield
         text = assembler.pieces(delta)
         if text:
             yield _chunk(model, index, AssistantPromptMessage(content=text))
+            index += 1
+        for image in images:
+            yield _chunk(model, index, AssistantPromptMessage(content=[image]))
             index += 1
     tail = assembler.tail()
     if tail:
