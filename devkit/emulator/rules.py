@@ -222,6 +222,8 @@ def _validate_call_pairs(messages: list[dict[str, Any]]) -> None:
             )
 
 
+# One image per message, up to ten per request "whatever the number of messages" (Sber's chat reference,
+# developers.sber.ru/docs/ru/gigachat/api/reference/rest/post-chat, 19 February 2026).
 def _validate_attachments(
     messages: list[dict[str, Any]], file_mime: Callable[[str], str | None], per_message: int, per_request: int
 ) -> None:
@@ -250,7 +252,7 @@ def validate_chat(
     *,
     file_mime: Callable[[str], str | None],
     unsupported_response_format_models: Iterable[str] = (),
-    max_images_per_message: int = 2,
+    max_images_per_message: int = 1,
     max_attachments_per_request: int = 10,
 ) -> None:
     """Validate a legacy `/chat/completions` body; `file_mime` maps a live file id to its MIME type."""

@@ -53,7 +53,7 @@ class GigaChatEmulator:
         self.chunk_delay = chunk_delay
         self.embedding_limits = EmbeddingLimits()
         self.unsupported_response_format_models: set[str] = set()
-        self.max_images_per_message = 2
+        self.max_images_per_message = 1  # Sber's chat reference, 19 February 2026 (rules.py)
         self.token_exp_in_seconds = True  # /token answers `exp` in seconds, as Sber documents; False: milliseconds
         self.max_attachments_per_request = 10
         # GigaChat's stream limit (1 for individuals, 10 for businesses): API requests in flight beyond it get 429.

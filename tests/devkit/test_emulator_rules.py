@@ -87,14 +87,17 @@ def test_attachment_limits_per_message_and_per_request(emu):
     def ask(attachments: list[str]) -> Any:
         return client.chat({"messages": [{"role": "user", "content": "look", "attachments": attachments}]})
 
+    # One image per message, up to ten per request: Sber's chat reference of 19 February 2026
+    # (developers.sber.ru/docs/ru/gigachat/api/reference/rest/post-chat).
+    assert ask(images[:1]).choices[0].finish_reason == "stop"
+    with pytest.raises(gx.UnprocessableEntityError):
+        ask(images[:2])
+    with pytest.raises(gx.UnprocessableEntityError):
+        ask(docs)
+    emu.max_images_per_message = 2
     assert ask(images[:2]).choices[0].finish_reason == "stop"
     with pytest.raises(gx.UnprocessableEntityError):
         ask(images)
-    with pytest.raises(gx.UnprocessableEntityError):
-        ask(docs)
-    emu.max_images_per_message = 1
-    with pytest.raises(gx.UnprocessableEntityError):
-        ask(images[:2])
 
 
 # ---- embeddings, tokens, models, files ----------------------------------------------------------------------------
