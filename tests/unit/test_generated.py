@@ -61,7 +61,7 @@ def test_a_stream_that_fails_after_naming_an_image_deletes_it(emu):
 
 def test_a_download_that_keeps_failing_is_a_typed_error_after_retries_and_the_image_is_deleted(emu):
     emu.replay(RawAnswer.sse(shapes.stream_2026(DRAWN)))
-    emu.inject(Fault.status(503), path="/content", times=3)
+    emu.inject(Fault.status(503, headers={"Retry-After": "0.01"}), path="/content", times=3)
     with pytest.raises(InvokeServerUnavailableError, match="downloading the image GigaChat generated failed"):
         list(invoke(emu))
     assert sum(r.path.endswith("/content") for r in emu.requests) == 3
