@@ -162,11 +162,12 @@ class _Call:
             delta = self._with_fallback(
                 lambda request: call_with_retries(lambda: protocol_for(request).complete(self.client, request))
             )
+            # Its images are kept for deletion first, before anything about the answer can fail.
+            images = GeneratedImages(self.client, self.settings, uploads.track).parts(delta)
             assembler = Assembler(self.stop, self.call_as_text)
             text = assembler.pieces(delta) + assembler.tail()
-            images = list(GeneratedImages(self.client, self.settings, uploads.track).parts(delta))
             message = AssistantPromptMessage(
-                content=message_content(text, images),
+                content=message_content(text, list(images)),
                 tool_calls=assembler.tool_calls(),
                 opaque_body=assembler.opaque_body(),
             )

@@ -120,7 +120,8 @@ def _delta(
     tags: ImageTags,
 ) -> Delta:
     """A whole answer and a streamed piece of one carry the same fields; None stands for an empty piece."""
-    text, images = tags.take(message.content or "" if message else "", last=finish_reason is not None)
+    content = (message.content or "") if message is not None else ""
+    text, images = tags.take(content, last=finish_reason is not None)
     if message is None:
         return Delta(text=text, finish_reason=finish_reason, usage=_usage(usage), generated_images=images)
     return Delta(

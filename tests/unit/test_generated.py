@@ -94,3 +94,12 @@ def test_a_whole_answer_is_its_text_alone_or_its_text_and_images_within_one_line
     big = image.model_copy(update={"base64_data": "A" * (MAX_BASE64_CHARS - 100)})
     with pytest.raises(InvokeBadRequestError, match="too large for one message to Dify"):
         message_content("Это текст длиннее ста байт. " * 5, [big])
+
+
+def test_a_blocking_answer_that_fails_still_deletes_the_image_it_named(emu):
+    answer = shapes.text_completion("".join(DRAWN))
+    answer["choices"][0]["finish_reason"] = "error"  # GigaChat could not form a function call
+    emu.replay(RawAnswer.json(answer))
+    with pytest.raises(InvokeBadRequestError, match="stopped with an error"):
+        invoke(emu, stream=False)
+    assert emu.deleted_files == [IMAGE_ID]
