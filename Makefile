@@ -7,7 +7,7 @@ VENV_PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 # A Python >= 3.12: PYTHON=... if given, else the first suitable one on PATH, else the newest pyenv version.
-PYTHON ?= $(shell tools/find-python.sh)
+PYTHON ?= $(shell devkit/find-python.sh)
 
 .PHONY: help venv test lint format demo package debug bench load clean
 
@@ -45,20 +45,20 @@ test: lint
 	$(VENV_PY) -m pytest
 
 demo: $(STAMP)
-	$(VENV_PY) tools/demo.py
+	$(VENV_PY) -m devkit.demo
 
 package: $(STAMP)
-	$(VENV_PY) tools/package.py --root . --out dist
+	$(VENV_PY) -m devkit.package --root . --out dist
 
 debug: $(STAMP)
 	@test -f .env || { echo "error: copy .env.example to .env and fill in your Dify debugging key first" >&2; exit 1; }
 	INSTALL_METHOD=remote $(VENV_PY) -m main
 
 bench: $(STAMP)
-	$(VENV_PY) tools/bench.py
+	$(VENV_PY) -m devkit.bench
 
 load: $(STAMP)
-	$(VENV_PY) tools/load.py
+	$(VENV_PY) -m devkit.load
 
 clean:
 	rm -rf $(VENV) dist .pytest_cache .ruff_cache

@@ -1,5 +1,5 @@
-"""Makes the repository root importable (`models.*`, `tests.*`) however pytest is started, and keeps loopback
-traffic away from any proxy configured on the machine."""
+"""Makes the repository root importable (`models.*`, `devkit.*`, `tests.*`) however pytest is started, and keeps
+loopback traffic away from any proxy configured on the machine."""
 
 from __future__ import annotations
 

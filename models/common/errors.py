@@ -12,6 +12,7 @@ not be quoted, and which of the request's tools a refusal is about (`Blame`).
 from __future__ import annotations
 
 import json
+import re
 import ssl
 from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import urlsplit
@@ -36,6 +37,9 @@ _MAX_SERVER_MESSAGE = 300
 # A server message sharing this many consecutive characters with the request is treated as an echo of it.
 _ECHO_WINDOW = 16
 _WITHHELD = "(GigaChat's message is withheld because it quotes the request)"
+# What a request id looks like (GigaChat sends a UUID in X-Request-Id, in every recorded answer, errors included); a
+# header of any other shape is not quoted.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # GigaChat's message refusing a request (400 or 422) -> the names of the request's tools it complains about; none
 # when the complaint is not about a tool (models/llm/tools.py `blamed_tools`).
 Blame = Callable[[str], Sequence[str]]
@@ -63,7 +67,7 @@ def invoke_error(
     if isinstance(error, CredentialsError):
         return InvokeAuthorizationError(PREFIX + str(error))
     if isinstance(error, ResponseError):
-        return _response_error(error, settings, secrets, blame)
+        return _with_request_id(_response_error(error, settings, secrets, blame), error, secrets)
     if isinstance(error, httpx.TimeoutException):
         return InvokeConnectionError(
             PREFIX + f"{_step(error, settings)} timed out; try again or raise 'Request timeout'."
@@ -77,6 +81,14 @@ def invoke_error(
     return InvokeError(PREFIX + f"unexpected {type(error).__name__} while talking to GigaChat.")
 
 
+def step_error(error: BaseException, settings: GigaChatSettings | None, step: str) -> InvokeError:
+    """The mapped error of one step of a request that is not the chat call itself (uploading a file, downloading a
+    generated image), its sentence starting with that step."""
+    mapped = invoke_error(error, settings)
+    detail = str(mapped.description or mapped).removeprefix(PREFIX)
+    return type(mapped)(PREFIX + f"{step} failed: {detail}")
+
+
 def credentials_failure(
     error: BaseException, settings: GigaChatSettings | None = None
 ) -> CredentialsValidateFailedError:
@@ -85,6 +97,14 @@ def credentials_failure(
         return CredentialsValidateFailedError(str(error))
     mapped = invoke_error(error, settings)
     return CredentialsValidateFailedError(str(mapped.description or mapped).removeprefix(PREFIX))
+
+
+def _with_request_id(mapped: InvokeError, error: ResponseError, secrets: tuple[str, ...]) -> InvokeError:
+    """The message with GigaChat's X-Request-Id, the one thing Sber's support needs to find the request."""
+    request_id = (error.headers or {}).get("x-request-id") or ""
+    if not _REQUEST_ID.fullmatch(request_id) or safe_server_message(request_id, secrets) != request_id:
+        return mapped
+    return type(mapped)(f"{mapped.description} GigaChat's request id: {request_id}.")
 
 
 def _response_error(

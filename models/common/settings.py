@@ -282,6 +282,9 @@ def _url(value: str | None, default: str, field: str) -> str:
     if parts.username or parts.password:
         # Such a URL would carry a secret into every log line that names the URL.
         raise CredentialsError(f"{field}: must not contain a user name or password.")
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        # Dify stores URL fields as plain text, so a URL is no place for a key; GigaChat's URLs take none.
+        raise CredentialsError(f"{field}: must not contain a query (?…) or a fragment (#…).")
     try:
         parts.port  # noqa: B018 - urlsplit validates the port lazily
     except ValueError:

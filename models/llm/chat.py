@@ -33,6 +33,7 @@ from . import wire_v1
 from .conversation import countable_texts, to_turns
 from .exchange import ChatProtocol, ChatRequest, Delta, Turn, Usage
 from .files import Media
+from .generated import GeneratedImages, message_content
 from .params import generation_fields, response_schema
 from .stream import Assembler, dify_chunks
 from .tools import (
@@ -161,10 +162,14 @@ class _Call:
             delta = self._with_fallback(
                 lambda request: call_with_retries(lambda: protocol_for(request).complete(self.client, request))
             )
+            # Its images are kept for deletion first, before anything about the answer can fail.
+            images = GeneratedImages(self.client, self.settings, uploads.track).parts(delta)
             assembler = Assembler(self.stop, self.call_as_text)
             text = assembler.pieces(delta) + assembler.tail()
             message = AssistantPromptMessage(
-                content=text, tool_calls=assembler.tool_calls(), opaque_body=assembler.opaque_body()
+                content=message_content(text, list(images)),
+                tool_calls=assembler.tool_calls(),
+                opaque_body=assembler.opaque_body(),
             )
             usage = self._usage(assembler.answer.usage, assembler.answer.text)
         except Exception as error:
@@ -180,7 +185,8 @@ class _Call:
             # Opened inside the fallback: a rejection of response_format arrives with the first item.
             with self._with_fallback(self._open_stream) as deltas:
                 assembler = Assembler(self.stop, self.call_as_text)
-                yield from dify_chunks(self.request.model, deltas, assembler, self._usage)
+                images = GeneratedImages(self.client, self.settings, uploads.track)
+                yield from dify_chunks(self.request.model, deltas, assembler, self._usage, images.parts)
         except Exception as error:
             raise self._error(error) from None
         finally:

@@ -7,7 +7,9 @@ GigaChat's rules, each applied in one function below:
   tool calls becomes a sequence of call -> result pairs, in the order of the calls;
 - a function result is a JSON object: anything else is wrapped as {"result": value};
 - no empty messages, and consecutive user (or plain assistant) messages are joined;
-- reasoning the plugin showed as <think>…</think> is answer decoration, not answer: it is not sent back.
+- reasoning the plugin showed as <think>…</think> is answer decoration, not answer: it is not sent back;
+- images in an assistant message are ones GigaChat generated (Dify sends them back with their answer): GigaChat
+  takes files only on user messages, so the assistant turn keeps its text.
 Media parts become attachment ids through the `attach` callback (the files layer uploads them); without it they are
 rejected with a sentence, never dropped.
 """
@@ -22,6 +24,7 @@ from dataclasses import replace
 
 from dify_plugin.entities.model.message import (
     AssistantPromptMessage,
+    ImagePromptMessageContent,
     MultiModalPromptMessageContent,
     PromptMessage,
     PromptMessageRole,
@@ -122,7 +125,7 @@ def _following_results(messages: Sequence[PromptMessage], start: int) -> tuple[l
 
 
 def _assistant_turns(message: AssistantPromptMessage, results: list[ToolPromptMessage]) -> list[Turn]:
-    text = _REASONING.sub("", _text_only(message, "assistant"))
+    text = _REASONING.sub("", _text_only(_without_images(message), "assistant"))
     if not message.tool_calls:
         if results:
             raise InvokeBadRequestError(PREFIX + "tool results follow an assistant message that made no tool call.")
@@ -150,6 +153,13 @@ def _assistant_turns(message: AssistantPromptMessage, results: list[ToolPromptMe
         content = _text_only(result, "tool") if result else json.dumps({"error": "no result was recorded"})
         turns.append(Turn("tool", function_result_json(content), name=name))
     return turns
+
+
+def _without_images(message: AssistantPromptMessage) -> AssistantPromptMessage:
+    if not isinstance(message.content, list):
+        return message
+    kept = [part for part in message.content if not isinstance(part, ImagePromptMessageContent)]
+    return message.model_copy(update={"content": kept})
 
 
 def _arguments(call: ToolCall) -> dict:

@@ -11,7 +11,10 @@ How the neutral fields meet GigaChat's two chat protocols:
   it back as `tools_state_id`;
 - usage is `prompt_tokens` / `completion_tokens` on v1 and `input_tokens` / `output_tokens` on v2;
 - a stream yields only pieces of the answer: events that report progress (a built-in tool still running) are not
-  answer text and yield nothing.
+  answer text and yield nothing;
+- an image GigaChat generated is a file in its storage: v1 names it in the answer text as
+  `<img src="<file id>" fuse="true"/>`, v2 as a `files` part; either way it reaches the rest of the plugin as a file
+  id in `Delta.generated_images`, never as text (generated.py fetches it for Dify and deletes it from GigaChat).
 """
 
 from __future__ import annotations
@@ -81,6 +84,8 @@ class Delta:
     state_id: str | None = None
     finish_reason: str | None = None
     usage: Usage | None = None
+    # Ids, in GigaChat's file storage, of images its built-in functions generated for this piece of the answer.
+    generated_images: tuple[str, ...] = ()
 
 
 class ChatProtocol(Protocol):

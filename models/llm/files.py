@@ -7,9 +7,14 @@ examples/vision/example_vision.ipynb). Its limits (developers.sber.ru/docs/ru/gi
 applied here before anything is uploaded:
 - images: JPEG, PNG, TIFF or BMP, at most 15 MB each; documents: TXT, PDF, DOC, DOCX, EPUB, PPT or PPTX, at most
   40 MB each;
-- at most 2 images per message (gpt2giga's figure, "GigaChat can only handle 2 images per message"; an older Sber page
-  says 1), at most 10 files per request, at most 80 MB of files per request (Sber's total for images and audio, per
-  gpt2giga; applied to all files, which also bounds the plugin's memory).
+- one image per message, up to 10 per request "whatever the number of messages" (Sber's chat reference,
+  developers.sber.ru/docs/ru/gigachat/api/reference/rest/post-chat, 19 February 2026), at most 10 files per request,
+  at most 80 MB of files per request (Sber's total for images and audio; applied to all files, which also bounds the
+  plugin's memory).
+
+A Dify message with more images than that is refused, naming the image, rather than split into several user
+messages: no source shows v1 accepting consecutive user messages with an image each, and v2's server joins
+neighbouring user messages by default (its `unnormalized_history` option), which would make one message of them again.
 
 The user's latest message is strict: every file in it is sent, or the request fails with InvokeBadRequestError naming
 the file and the limit, so GigaChat never answers about an image it did not see. Files in earlier messages are
@@ -55,7 +60,7 @@ class Kind(StrEnum):
 class Limits:
     image_bytes: int = 15 * MB
     document_bytes: int = 40 * MB
-    images_per_message: int = 2
+    images_per_message: int = 1
     files_per_request: int = 10
     total_bytes: int = 80 * MB
 
@@ -216,9 +221,11 @@ def _check_latest(placeholders: Sequence[str], files: Mapping[str, PendingFile],
             )
         images += pending.kind is Kind.IMAGE
         if images > limits.images_per_message:
+            most = limits.images_per_message
+            which = "one image" if most == 1 else f"at most {most} images"
             raise bad(
-                f"{pending.label} is image {images} of one message; GigaChat takes at most "
-                f"{limits.images_per_message} images per message."
+                f"{pending.label} is image {images} of one message; GigaChat takes {which} per message: send the "
+                "others in another message."
             )
 
 

@@ -4,6 +4,11 @@ Text pieces pass through as they arrive, minus what client-side stop sequences c
 parameter). Reasoning is wrapped in <think>…</think>. A function call becomes exactly one complete tool call, sent
 once, after the text. The last chunk carries the finish reason and GigaChat's own usage. A stream that ends
 without a finish reason is an error, not a silently short answer.
+
+Usage normally comes once, with the last piece. Where it comes more than once, each count keeps its largest value: a
+later report may be partial (GigaChat's threads streams report 64 prompt and 23 completion tokens with the first
+piece, then 0 and 8 with the last: ai-forever/gigachat tests/data/threads/post_thread_messages_run.stream), so taking
+the last one would lose tokens and adding them up would count some twice.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from dify_plugin.entities.model.llm import LLMResultChunk, LLMResultChunkDelta, LLMUsage
-from dify_plugin.entities.model.message import AssistantPromptMessage
+from dify_plugin.entities.model.message import AssistantPromptMessage, ImagePromptMessageContent
 from dify_plugin.errors.model import InvokeBadRequestError, InvokeConnectionError
 
 from ..common.prefix import PREFIX
@@ -107,7 +112,7 @@ class Assembler:
         if delta.finish_reason:
             self.answer.finish_reason = delta.finish_reason
         if delta.usage:
-            self.answer.usage = delta.usage
+            self.answer.usage = _largest(self.answer.usage, delta.usage)
         return "".join(out)
 
     def tail(self) -> str:
@@ -170,17 +175,30 @@ class Assembler:
         return "\n</think>\n\n"
 
 
+def _largest(kept: Usage | None, new: Usage) -> Usage:
+    if kept is None:
+        return new
+    return Usage(max(kept.input_tokens, new.input_tokens), max(kept.output_tokens, new.output_tokens))
+
+
 UsageOf = Callable[[Usage | None, str], LLMUsage]
+# The images a piece of the answer names, as Dify image parts (generated.py `GeneratedImages.parts`).
+ImagesOf = Callable[[Delta], Iterable[ImagePromptMessageContent]]
 
 
 def dify_chunks(
-    model: str, deltas: Iterable[Delta], assembler: Assembler, usage_of: UsageOf
+    model: str, deltas: Iterable[Delta], assembler: Assembler, usage_of: UsageOf, images_of: ImagesOf | None = None
 ) -> Iterator[LLMResultChunk]:
+    """Each generated image is a chunk of its own, after the text of the piece that named it."""
     index = 0
     for delta in deltas:
+        images = images_of(delta) if images_of and delta.generated_images else ()  # before the next yield
         text = assembler.pieces(delta)
         if text:
             yield _chunk(model, index, AssistantPromptMessage(content=text))
+            index += 1
+        for image in images:
+            yield _chunk(model, index, AssistantPromptMessage(content=[image]))
             index += 1
     tail = assembler.tail()
     if tail:

@@ -29,8 +29,7 @@ from dify_plugin.errors.model import InvokeBadRequestError
 from gigachat import GigaChatSyncClient
 from gigachat.exceptions import ResponseError
 
-from ..common.errors import invoke_error
-from ..common.prefix import PREFIX
+from ..common.errors import step_error
 from ..common.retry import RetryPolicy, call_with_retries
 from ..common.settings import GigaChatSettings
 from . import files
@@ -105,11 +104,13 @@ class RequestFiles:
                 lambda: self.client.upload_file((name, blob.data, blob.file_type.mime), purpose="general")
             )
         except Exception as error:
-            mapped = invoke_error(error, self.settings)
-            detail = str(mapped.description or mapped).removeprefix(PREFIX)
-            raise type(mapped)(PREFIX + f"uploading {blob.pending.label} failed: {detail}") from None
+            raise step_error(error, self.settings, f"uploading {blob.pending.label}") from None
         self.uploaded.append(uploaded.id_)
         return uploaded.id_
+
+    def track(self, file_id: str) -> None:
+        """A file GigaChat made for this request (an image it generated): deleted with the uploaded ones."""
+        self.uploaded.append(file_id)
 
     def delete_all(self) -> None:
         """Delete every file uploaded for this request (then earlier leftovers); never raises."""

@@ -1,30 +1,22 @@
-"""End-to-end fixtures: the packaged plugin, extracted as Dify's daemon extracts it, run through the daemon harness
+"""End-to-end fixtures: the packaged plugin, installed as Dify's daemon installs it, run through the daemon harness
 against the GigaChat emulator."""
 
 from __future__ import annotations
 
 import sys
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.emulator import GigaChatEmulator
-from tests.harness import PluginProcess
-from tools.package import build
-
-ROOT = Path(__file__).resolve().parents[2]
-PROVIDER = "gigachat"
+from devkit.emulator import GigaChatEmulator
+from devkit.harness import PluginProcess
+from devkit.rig import credentials_for, install_plugin
 
 
 @pytest.fixture(scope="session")
 def packaged_plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    built = build(ROOT, tmp_path_factory.mktemp("dist"))
-    target = tmp_path_factory.mktemp("plugin")
-    with zipfile.ZipFile(built.path) as archive:
-        archive.extractall(target)
-    return target
+    return install_plugin(tmp_path_factory.mktemp("install")).dir
 
 
 @pytest.fixture(scope="session")
@@ -43,26 +35,10 @@ def plugin(packaged_plugin: Path) -> Iterator[PluginProcess]:
 @pytest.fixture
 def emu(emulator: GigaChatEmulator) -> Iterator[GigaChatEmulator]:
     """The shared emulator, with scripts, faults and records cleared for each test."""
-    emulator.reset()
-    yield emulator
-    emulator.reset()
+    with emulator.cleared() as cleared:
+        yield cleared
 
 
 @pytest.fixture
 def creds(emu: GigaChatEmulator) -> dict[str, str]:
     return credentials_for(emu)
-
-
-def credentials_for(emu: GigaChatEmulator, **overrides: str) -> dict[str, str]:
-    values = {
-        "auth_method": "authorization_key",
-        "api_key": emu.credentials(),
-        "scope": "GIGACHAT_API_PERS",
-        "base_url": emu.base_url,
-        "auth_url": emu.auth_url,
-        "verify_ssl": "true",
-        "request_timeout": "30",
-        "prompt_caching": "true",
-    }
-    values.update(overrides)
-    return values

@@ -14,12 +14,13 @@ import trustme
 import yaml
 from cryptography.hazmat.primitives import serialization
 
-from tests.e2e.conftest import PROVIDER, ROOT, credentials_for
-from tests.emulator import GigaChatEmulator, Reply, routes
-from tests.emulator.testing import tls_contexts
-from tests.harness import PluginProcess
-from tests.harness import Reply as PluginReply
-from tests.harness import messages as m
+from devkit import ROOT
+from devkit.emulator import GigaChatEmulator, Reply, routes
+from devkit.emulator.client import tls_contexts
+from devkit.harness import PluginProcess
+from devkit.harness import Reply as PluginReply
+from devkit.harness import messages as m
+from devkit.rig import PROVIDER, credentials_for
 
 pytestmark = pytest.mark.e2e
 FORM = yaml.safe_load((ROOT / "provider" / "gigachat.yaml").read_text(encoding="utf-8"))
@@ -101,7 +102,7 @@ def token_exp_unit(request: pytest.FixtureRequest, emu: GigaChatEmulator) -> Ite
     """The unit of `exp` in /token answers: the SDK assumes milliseconds, Sber documents seconds."""
     emu.token_exp_in_seconds = request.param == "seconds"
     yield request.param
-    emu.token_exp_in_seconds = False
+    emu.token_exp_in_seconds = True
 
 
 def test_a_username_and_password_get_one_token_from_the_token_endpoint(plugin, emu, token_exp_unit):
@@ -179,9 +180,8 @@ def mtls_emulator(server_ca: trustme.CA, client_ca: trustme.CA) -> Iterator[Giga
 
 @pytest.fixture
 def mtls(mtls_emulator: GigaChatEmulator) -> Iterator[GigaChatEmulator]:
-    mtls_emulator.reset()
-    yield mtls_emulator
-    mtls_emulator.reset()
+    with mtls_emulator.cleared() as cleared:
+        yield cleared
 
 
 def encrypted(key_pem: bytes, legacy: bool = False) -> str:

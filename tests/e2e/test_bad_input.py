@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from devkit.harness import messages as m
+from devkit.rig import PROVIDER
 from tests import file_samples as files
-from tests.e2e.conftest import PROVIDER
-from tests.harness import messages as m
 
 pytestmark = pytest.mark.e2e
 MODEL = "GigaChat-2-Max"

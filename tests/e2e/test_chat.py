@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from tests.e2e.conftest import PROVIDER, credentials_for
-from tests.emulator import Fault, Reply, count_tokens
-from tests.harness import messages as m
+from devkit.emulator import Fault, Reply, count_tokens
+from devkit.harness import messages as m
+from devkit.rig import PROVIDER, credentials_for
 
 pytestmark = pytest.mark.e2e
 MODEL = "GigaChat-2-Max"

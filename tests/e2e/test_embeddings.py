@@ -9,12 +9,12 @@ from collections.abc import Iterator
 import pytest
 from gigachat import GigaChat
 
+from devkit.bench.embeddings import bench_embeddings
+from devkit.emulator import EMBEDDING_DIMENSIONS, Fault, GigaChatEmulator, count_tokens
+from devkit.harness import messages as m
+from devkit.rig import PROVIDER, Rig, credentials_for
 from models.common.tokens import estimate_tokens
 from models.text_embedding.batching import merge_vectors
-from tests.e2e.conftest import PROVIDER, credentials_for
-from tests.emulator import EMBEDDING_DIMENSIONS, Fault, GigaChatEmulator, count_tokens
-from tests.harness import messages as m
-from tools.bench_embeddings import Rig, bench_embeddings
 
 pytestmark = pytest.mark.e2e
 
@@ -267,8 +267,8 @@ def test_a_full_call_of_max_chunks_vectors_fits_the_daemons_reply_line(plugin, e
 # ---- benchmark smoke test (figures are never asserted) --------------------------------------------------------------
 
 
-def test_the_embeddings_benchmark_runs_on_a_tiny_corpus(plugin, emu):
-    result = bench_embeddings(chunks=40, latency=0.0, setup=Rig(emu, plugin))
+def test_the_embeddings_benchmark_runs_on_a_tiny_corpus(plugin, emu, packaged_plugin):
+    result = bench_embeddings(Rig(emu, plugin, packaged_plugin), chunks=40, latency=0.0)
     assert result.plugin.oauth_calls == result.sequential.oauth_calls == 1
     assert result.plugin.http_requests == result.sequential.http_requests == len(result.batch_sizes)
     assert sum(result.batch_sizes) == 40

@@ -15,10 +15,10 @@ from collections.abc import Callable
 
 import pytest
 
+from devkit.emulator import Fault, GigaChatEmulator
+from devkit.harness import messages as m
+from devkit.rig import PROVIDER, credentials_for
 from models.common.retry import DEFAULT_POLICY
-from tests.e2e.conftest import PROVIDER, credentials_for
-from tests.emulator import Fault, GigaChatEmulator
-from tests.harness import messages as m
 
 pytestmark = pytest.mark.e2e
 MODEL = "GigaChat-2-Max"

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from tests.e2e.conftest import PROVIDER, credentials_for
-from tests.harness import PluginProcess
-from tests.harness import messages as m
+from devkit.harness import PluginProcess
+from devkit.harness import messages as m
+from devkit.rig import PROVIDER, credentials_for
 
 pytestmark = pytest.mark.e2e
 

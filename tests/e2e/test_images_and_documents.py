@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.conftest import PROVIDER
-from tests.emulator import Fault, Reply
+from devkit.emulator import Fault, Reply
+from devkit.harness import messages as m
+from devkit.rig import PROVIDER
 from tests.file_samples import GIF, JPEG, PDF, FileServer, b64, png
-from tests.harness import messages as m
 
 pytestmark = pytest.mark.e2e
 MODEL = "GigaChat-2-Max"
@@ -146,10 +146,26 @@ def test_a_file_gigachat_cannot_take_is_a_bad_request_naming_it_and_the_plugin_s
 
 
 def test_more_images_than_gigachat_takes_in_one_message_is_a_bad_request(plugin, emu, creds):
-    parts = [m.image_part(base64_data=b64(png(seed=i)), filename=f"{i}.png") for i in range(3)]
+    """Sber's chat reference (19 February 2026): one image per message, up to ten per request. No source shows v1
+    accepting the images split over consecutive user messages, so the plugin refuses rather than guess."""
+    parts = [m.image_part(base64_data=b64(png(seed=i)), filename=f"{i}.png") for i in range(2)]
     reply = chat(plugin, creds, [look(*parts)])
-    assert "'2.png' is image 3 of one message; GigaChat takes at most 2 images per message" in reply.error["message"]
+    assert reply.error["error_type"] == "InvokeBadRequestError"
+    assert "'1.png' is image 2 of one message; GigaChat takes one image per message" in reply.error["message"]
     assert emu.files == {}
+
+
+def test_an_earlier_message_with_several_images_sends_its_last_one(plugin, emu, creds):
+    older = [m.image_part(base64_data=b64(png(seed=i)), filename=f"{i}.png") for i in range(2)]
+    history = [
+        look(*older),
+        m.assistant("Two dots."),
+        look(m.image_part(base64_data=b64(png(seed=9)), filename="9.png")),
+    ]
+    reply = chat(plugin, creds, history)
+    assert reply.error is None  # the emulator, like GigaChat, refuses a message with two images
+    sent = [[emu.files[i].filename for i in ids] for ids in user_attachments(emu)]
+    assert sent == [["1.png"], ["9.png"]]
 
 
 def test_a_long_conversation_sends_the_ten_most_recent_images(plugin, emu, creds):

@@ -1,4 +1,4 @@
-"""The fast part of `make load` (tools/load.py), through the packaged plugin: many concurrent streams on one stdin
+"""The fast part of `make load` (devkit/load.py), through the packaged plugin: many concurrent streams on one stdin
 each get their own complete answer, and a mini soak of mixed requests leaks neither descriptors nor connections.
 No timing is asserted; the long runs and their figures are `make load`'s."""
 
@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.emulator import GigaChatEmulator
-from tools import load
+from devkit import load
+from devkit.emulator import GigaChatEmulator
 
 pytestmark = pytest.mark.e2e
 SESSIONS = 64
@@ -46,4 +46,4 @@ def test_a_mini_soak_of_mixed_and_faulty_requests_leaks_no_descriptors_or_connec
     assert run.end.sockets <= run.start.sockets + POOL_SLACK
     # Flat within the allocator's noise; this catches a gross leak (an answer or a client kept per request), and
     # `make load` measures the real drift over 2,000 requests.
-    assert run.end.rss_kib - run.start.rss_kib < 16 * 1024
+    assert run.end.rss_bytes - run.start.rss_bytes < 16 * 2**20

@@ -22,12 +22,13 @@ from pathlib import Path
 import pytest
 import trustme
 
-from tests.e2e.conftest import PROVIDER, ROOT, credentials_for
-from tests.emulator import Fault, GigaChatEmulator, Reply, UploadedFile
-from tests.emulator.testing import tls_contexts
-from tests.harness import PluginProcess
-from tests.harness import Reply as PluginReply
-from tests.harness import messages as m
+from devkit import ROOT
+from devkit.emulator import Fault, GigaChatEmulator, Reply, UploadedFile
+from devkit.emulator.client import tls_contexts
+from devkit.harness import PluginProcess
+from devkit.harness import Reply as PluginReply
+from devkit.harness import messages as m
+from devkit.rig import PROVIDER, credentials_for
 
 pytestmark = pytest.mark.e2e
 MODEL = "GigaChat-2-Max"

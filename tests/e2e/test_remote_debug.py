@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import PROVIDER, credentials_for
-from tests.harness import StandInDaemon
-from tests.harness import messages as m
+from devkit.harness import StandInDaemon
+from devkit.harness import messages as m
+from devkit.rig import PROVIDER, credentials_for
 
 pytestmark = pytest.mark.e2e
 

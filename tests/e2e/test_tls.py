@@ -8,12 +8,13 @@ from collections.abc import Callable, Iterator
 import pytest
 import trustme
 
-from tests.e2e.conftest import PROVIDER, credentials_for
-from tests.emulator import GigaChatEmulator, Reply
-from tests.emulator.testing import table, tls_contexts
-from tests.harness import PluginProcess
-from tests.harness import Reply as PluginReply
-from tests.harness import messages as m
+from devkit.emulator import GigaChatEmulator, Reply
+from devkit.emulator.client import tls_contexts
+from devkit.harness import PluginProcess
+from devkit.harness import Reply as PluginReply
+from devkit.harness import messages as m
+from devkit.rig import PROVIDER, credentials_for
+from tests.tables import table
 
 pytestmark = pytest.mark.e2e
 TLS_OPTIONS = ("'CA certificate'", "'Verify TLS certificates'", "Russian Trusted Root CA is already built in")
@@ -33,9 +34,8 @@ def https_emulator(ca: trustme.CA) -> Iterator[GigaChatEmulator]:
 
 @pytest.fixture
 def https(https_emulator: GigaChatEmulator) -> Iterator[GigaChatEmulator]:
-    https_emulator.reset()
-    yield https_emulator
-    https_emulator.reset()
+    with https_emulator.cleared() as cleared:
+        yield cleared
 
 
 def pem(ca: trustme.CA) -> str:

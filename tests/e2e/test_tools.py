@@ -12,10 +12,10 @@ import json
 
 import pytest
 
+from devkit.emulator import Fault, Reply
+from devkit.harness import messages as m
+from devkit.rig import PROVIDER
 from models.llm.schema import normalize_schema
-from tests.e2e.conftest import PROVIDER
-from tests.emulator import Fault, Reply
-from tests.harness import messages as m
 
 pytestmark = pytest.mark.e2e
 

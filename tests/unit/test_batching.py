@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from devkit.emulator import count_tokens
 from models.common.tokens import estimate_tokens
 from models.text_embedding.batching import (
     REPLY_BUDGET_BYTES,
@@ -17,7 +18,6 @@ from models.text_embedding.batching import (
     plan_batches,
     split_text,
 )
-from tests.emulator import count_tokens
 
 SENTENCES = " ".join(f"Sentence number {i} says something about embeddings." for i in range(60))
 LINES = "\n".join(f"line {i} of a table without any full stops" for i in range(80))

@@ -78,3 +78,47 @@ def test_the_provider_and_manifest_speak_every_language_dify_shows():
     for text in (manifest["label"], manifest["description"], provider["label"], provider["description"]):
         assert set(text) == {"en_US", "zh_Hans", "ja_JP", "pt_BR"}
     assert provider["help"]["url"]["en_US"].startswith("https://developers.sber.ru/")
+
+
+# ---- the credential form --------------------------------------------------------------------------------------------
+
+PROVIDER = yaml.safe_load((ROOT / "provider/gigachat.yaml").read_text())
+FORM = {f["variable"]: f for f in PROVIDER["model_credential_schema"]["credential_form_schemas"]}
+# What the daemon keeps of a credential field and passes on to Dify (dify-plugin-daemon
+# pkg/entities/plugin_entities/model_declaration.go `ModelProviderCredentialFormSchema`): anything else, `help`
+# included, never reaches the form.
+DAEMON_FIELDS = {"variable", "label", "type", "required", "default", "options", "placeholder", "max_length", "show_on"}
+# The fields whose values are secrets (settings.py `GigaChatSettings.secrets`, plus the client certificate).
+SECRETS = {"api_key", "password", "access_token", "client_certificate", "client_key", "client_key_password"}
+
+
+def test_every_field_that_carries_a_secret_is_a_secret_input_which_dify_encrypts():
+    assert {name for name, field in FORM.items() if field["type"] == "secret-input"} == SECRETS
+
+
+def test_credential_fields_declare_only_what_the_daemon_passes_on_to_dify():
+    assert {
+        name: sorted(set(field) - DAEMON_FIELDS) for name, field in FORM.items() if set(field) - DAEMON_FIELDS
+    } == {}
+
+
+def test_the_request_timeout_field_shows_its_range_where_dify_always_shows_it():
+    from models.common.settings import DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS
+
+    field = FORM["request_timeout"]
+    assert f"1 to {MAX_TIMEOUT_SECONDS:g}" in field["label"]["en_US"]
+    assert field["default"] == f"{DEFAULT_TIMEOUT_SECONDS:g}"
+    assert all(f"{MAX_TIMEOUT_SECONDS:g}" in text for text in field["label"].values())
+
+
+def test_turning_tls_verification_off_is_warned_of_in_the_label_not_only_in_a_switch_placeholder():
+    label = FORM["verify_ssl"]["label"]
+    assert "exposes prompts and key" in label["en_US"]
+    assert len(set(label.values())) == 4  # each language says it in its own words
+
+
+def test_repetition_penalty_help_says_what_sber_documents_and_that_below_1_is_undocumented():
+    for path in ROOT.glob("models/llm/GigaChat*.yaml"):
+        rule = next(r for r in yaml.safe_load(path.read_text())["parameter_rules"] if r["name"] == "repetition_penalty")
+        help_text = rule["help"]["en_US"]
+        assert "1.0" in help_text and "below 1.0" in help_text and "Sber does not document" in help_text, path.name

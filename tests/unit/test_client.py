@@ -9,6 +9,7 @@ import gigachat
 import pytest
 from gigachat.settings import Settings
 
+from devkit.emulator import GigaChatEmulator
 from models.common.client import (
     ClientCache,
     ExplicitClient,
@@ -19,7 +20,6 @@ from models.common.client import (
     sdk_settings,
 )
 from models.common.settings import GigaChatSettings, parse_credentials
-from tests.emulator import GigaChatEmulator
 
 KEY = base64.b64encode(b"client-id-1:client-secret-1").decode()
 OTHER_KEY = base64.b64encode(b"client-id-2:client-secret-2").decode()

@@ -151,7 +151,8 @@ def test_the_readmes_limits_are_the_ones_the_plugin_enforces() -> None:
     limits = section(README, "## Limits worth knowing")
     assert f"images up to {LIMITS.image_bytes // MB} MB" in limits
     assert f"documents up to {LIMITS.document_bytes // MB} MB" in limits
-    assert f"{LIMITS.images_per_message} images a message and {LIMITS.files_per_request} files a request" in limits
+    images = f"{LIMITS.images_per_message} image{'s' * (LIMITS.images_per_message != 1)}"
+    assert f"{images} a message and {LIMITS.files_per_request} files a request" in limits
     personal, business = STREAMS_PER_SCOPE["GIGACHAT_API_PERS"], STREAMS_PER_SCOPE["GIGACHAT_API_B2B"]
     assert (personal, business) == (1, 10)
     assert "an individual one request at a time and a business ten" in limits
@@ -207,3 +208,28 @@ def test_every_link_to_a_repository_file_resolves(page: Path, link: str) -> None
     assert target.exists(), f"{page.relative_to(ROOT)} links to {link}, which does not exist"
     if anchor:
         assert target.suffix == ".md" and anchor in anchors(target), f"{link}: no heading '#{anchor}'"
+
+
+# ---- PRIVACY.md --------------------------------------------------------------------------------------------------
+
+PRIVACY = (ROOT / "PRIVACY.md").read_text(encoding="utf-8")
+
+
+def test_the_privacy_policy_names_exactly_the_fields_dify_encrypts_and_those_it_keeps_as_plain_text() -> None:
+    """Dify encrypts only `secret-input` fields (api/core/entities/provider_configuration.py
+    `extract_secret_variables`, then `encrypter.encrypt_token`); every other field is stored as typed."""
+    provider = yaml.safe_load((ROOT / "provider" / "gigachat.yaml").read_text(encoding="utf-8"))
+    fields = provider["model_credential_schema"]["credential_form_schemas"]
+    text = " ".join(PRIVACY.split())
+    encrypted = re.search(r"\*\*Encrypted by Dify\*\*: (.*?) - \*\*", text).group(1)
+    plain = re.search(r"\*\*Stored by Dify as plain text\*\*: (.*?\.) ", text).group(1)
+    for field in fields:
+        name = field["label"]["en_US"].split(" (")[0]
+        assert (f"{name}," in encrypted or f"{name}." in encrypted) == (field["type"] == "secret-input"), name
+        assert (f"{name}," in plain or f"{name}." in plain) == (field["type"] != "secret-input"), name
+
+
+def test_the_privacy_policy_states_the_cap_on_remembered_failed_deletions() -> None:
+    from models.llm.uploads import MAX_LEFTOVERS
+
+    assert f"at most {MAX_LEFTOVERS:,} file ids per set of credentials" in PRIVACY

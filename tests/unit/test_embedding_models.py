@@ -10,6 +10,7 @@ import pytest
 import yaml
 from dify_plugin.entities.model import AIModelEntity
 
+from devkit.emulator import EMBEDDING_DIMENSIONS
 from models.common.catalog import FALLBACK_EMBEDDING_MAX_CHUNKS
 from models.common.settings import (
     MAX_EMBEDDING_PARALLELISM,
@@ -19,7 +20,6 @@ from models.common.settings import (
 )
 from models.text_embedding.embed import run_in_order
 from models.text_embedding.text_embedding import QUERY_INSTRUCTIONS, GigaChatTextEmbeddingModel
-from tests.emulator import EMBEDDING_DIMENSIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_FILES = sorted((ROOT / "models" / "text_embedding").glob("[!_]*.yaml"))

@@ -61,9 +61,9 @@ STATUS_TABLE = [
         sdk.AuthenticationError, 401, {"code": 6, "message": "credentials doesn't match db data"}, OAUTH,
         InvokeAuthorizationError, ["code 6", "wrong or revoked", "'Authorization key'"], id="401-oauth-6",
     ),
-    pytest.param(
-        sdk.AuthenticationError, 401, {"code": 7, "message": "scope from db not fully includes consumed scope"}, OAUTH,
-        InvokeAuthorizationError, ["scope GIGACHAT_API_PERS", "'Scope'"], id="401-oauth-7",
+    pytest.param(  # 400, per Sber's error table
+        sdk.BadRequestError, 400, {"code": 7, "message": "scope from db not fully includes consumed scope"}, OAUTH,
+        InvokeAuthorizationError, ["scope GIGACHAT_API_PERS", "'Scope'"], id="400-oauth-7",
     ),
     pytest.param(
         sdk.BadRequestError, 400, {"code": 5, "message": "scope is empty"}, OAUTH,
@@ -122,7 +122,24 @@ def test_each_http_status_becomes_the_matching_invoke_error(
     assert message.startswith(PREFIX)
     for word in words:
         assert word in message
-    assert "req-1" not in message and "Headers" not in message
+    assert message.endswith(" GigaChat's request id: req-1.")  # what Sber's support asks for
+    assert "Headers" not in message
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("req 1; see <html>", id="not-an-id"),
+        pytest.param("a" * 65, id="too-long"),
+        pytest.param(KEY.rstrip("="), id="the-key"),
+    ],
+)
+def test_a_request_id_header_that_is_not_an_id_is_not_quoted(value: str) -> None:
+    error = response_error(sdk.ServerError, 500, {"status": 500, "message": "Internal"}, **{"x-request-id": value})
+    message = message_of(invoke_error(error, SETTINGS))
+    assert "request id" not in message
+    assert message.endswith("(500: Internal).")
 
 
 def test_without_settings_an_oauth_failure_is_still_an_authorization_error() -> None:

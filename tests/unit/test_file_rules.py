@@ -14,8 +14,8 @@ from dify_plugin.errors.model import InvokeBadRequestError
 from models.llm import files
 from models.llm.exchange import Turn
 from models.llm.files import MB, Budget, Limits, Media, PendingFile
-from tests.emulator.testing import table
 from tests.file_samples import BMP, DOCX, EPUB, GIF, HTML, JPEG, OLE2, PDF, PPTX, TIFF, XLSX, b64, png
+from tests.tables import table
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -195,35 +195,35 @@ def kept_names(turns: list[Turn], media: Media, limits: Limits = files.LIMITS) -
 
 
 def test_the_latest_message_is_sent_whole_then_older_files_newest_first():
-    turns, media = conversation([image("old.png")], [document("mid.pdf")], [image("new1.png"), image("new2.png")])
-    assert kept_names(turns, media) == ["new2.png", "new1.png", "mid.pdf", "old.png"]
+    turns, media = conversation([image("old.png")], [document("mid.pdf")], [image("new.png"), document("new.pdf")])
+    assert kept_names(turns, media) == ["new.pdf", "new.png", "mid.pdf", "old.png"]
 
 
 def test_when_a_conversation_holds_more_files_than_gigachat_takes_the_most_recent_are_kept():
-    turns, media = conversation(*[[image(f"{i}a.png"), image(f"{i}b.png")] for i in range(6)], [image("now.png")])
+    turns, media = conversation(*[[image(f"{i}a.png"), image(f"{i}b.png")] for i in range(12)], [image("now.png")])
     kept = kept_names(turns, media)
-    assert len(kept) == 10
-    assert kept[:3] == ["now.png", "5b.png", "5a.png"]
-    assert "0a.png" not in kept and "1a.png" not in kept
+    assert kept == ["now.png", *(f"{i}b.png" for i in range(11, 2, -1))]  # ten, the last image of each message
 
 
-def test_an_older_message_with_too_many_images_keeps_its_last_ones():
+def test_an_older_message_with_more_images_than_gigachat_takes_keeps_its_last_one():
     turns, media = conversation([image("1.png"), image("2.png"), image("3.png")], [image("now.png")])
-    assert kept_names(turns, media) == ["now.png", "3.png", "2.png"]
+    assert kept_names(turns, media) == ["now.png", "3.png"]
 
 
 def test_documents_do_not_count_against_the_images_per_message_limit():
-    turns, media = conversation([image("1.png"), document("a.pdf"), image("2.png"), document("b.pdf")])
-    assert kept_names(turns, media) == ["b.pdf", "2.png", "a.pdf", "1.png"]
+    turns, media = conversation([image("1.png"), document("a.pdf"), document("b.pdf")])
+    assert kept_names(turns, media) == ["b.pdf", "a.pdf", "1.png"]
 
 
 @pytest.mark.parametrize(
     ("latest", "limits", "message"),
     **table(
-        ("three-images", [image("1.png"), image("2.png"), image("3.png")], Limits(),
-         r"'3.png' is image 3 of one message; GigaChat takes at most 2 images per message"),
-        ("one-image-when-the-limit-is-one", [image("1.png"), image("2.png")], Limits(images_per_message=1),
-         r"'2.png' is image 2 of one message; GigaChat takes at most 1 images per message"),
+        # Sber's chat reference (19 February 2026): one image per message.
+        ("two-images", [image("1.png"), image("2.png")], Limits(),
+         r"'2.png' is image 2 of one message; GigaChat takes one image per message: send the others in another "
+         r"message"),
+        ("three-images-when-the-limit-is-two", [image("1.png"), image("2.png"), image("3.png")],
+         Limits(images_per_message=2), r"'3.png' is image 3 of one message; GigaChat takes at most 2 images per"),
         ("eleven-files", [document(f"{i}.pdf") for i in range(11)], Limits(),
          r"'10.pdf' is file 11 of one message; GigaChat takes at most 10 files per request"),
         ("audio", [AudioPromptMessageContent(format="mp3", mime_type="audio/mpeg", filename="v.mp3")], Limits(),

@@ -14,10 +14,10 @@ from dify_plugin.core.session_context import use_current_session
 from dify_plugin.errors.model import InvokeBadRequestError, InvokeConnectionError
 from dify_plugin.plugin import Plugin
 
+from devkit.harness import messages as m
 from models.common.errors import invoke_error
 from models.common.raw_requests import TOOL_CHOICE_ATTRIBUTE, check_request, intercept, tool_choice
 from models.common.settings import parse_credentials
-from tests.harness import messages as m
 
 SECRET = "sk-very-secret-value-0042"
 

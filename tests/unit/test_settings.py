@@ -184,6 +184,16 @@ def test_a_url_with_a_password_is_rejected_without_repeating_the_password() -> N
     assert "hunter2-canary" not in str(caught.value)
 
 
+@pytest.mark.parametrize("url", ["https://gw.example/api/v1?key=canary-77", "https://gw.example/api/v1#canary-77"])
+def test_a_url_with_a_query_or_fragment_is_rejected_so_no_url_carries_a_secret(url: str) -> None:
+    """Dify stores URL fields as plain text (only secret-input fields are encrypted): a URL must not be a place for
+    a key, and GigaChat's URLs take none."""
+    with pytest.raises(CredentialsError) as caught:
+        parse_credentials({"api_key": KEY, "base_url": url})
+    assert str(caught.value).startswith("API base URL: must not contain a query (?…) or a fragment (#…)")
+    assert "canary-77" not in str(caught.value)
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [(None, True), ("true", True), ("True", True), ("1", True), ("on", True), ("false", False), ("0", False)],

@@ -98,6 +98,21 @@ def test_text_after_a_stop_is_ignored() -> None:
 # ---- dify_chunks -------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("reports", "kept"),
+    [
+        pytest.param([Usage(64, 23), Usage(0, 8)], Usage(64, 23), id="threads-run-64-23-then-0-8"),
+        pytest.param([Usage(69, 77), *[Usage(0, 1)] * 72], Usage(69, 77), id="threads-rerun-then-72-ones"),
+        pytest.param([Usage(0, 8), Usage(64, 23)], Usage(64, 23), id="a-later-larger-report"),
+        pytest.param([Usage(30, 2), Usage(0, 9)], Usage(30, 9), id="each-count-its-largest"),
+    ],
+)
+def test_usage_reported_in_several_events_keeps_each_count_s_largest_value(reports: list[Usage], kept: Usage) -> None:
+    deltas = [Delta(text="a", usage=usage) for usage in reports]
+    _, usage_of = run([*deltas, Delta(finish_reason="stop")])
+    assert usage_of.calls == [(kept, "a" * len(reports))]
+
+
 def test_text_passes_through_piece_by_piece_and_the_final_chunk_carries_usage() -> None:
     usage = Usage(input_tokens=11, output_tokens=3)
     chunks, usage_of = run([Delta(text="Hel"), Delta(text="lo"), Delta(text="!", finish_reason="stop", usage=usage)])

@@ -17,12 +17,12 @@ from dify_plugin.entities.model.message import (
 )
 from dify_plugin.errors.model import InvokeBadRequestError, InvokeConnectionError
 
+from devkit.emulator import Fault, GigaChatEmulator, Reply
 from models.common.client import ExplicitClient, sdk_settings
 from models.common.settings import GigaChatSettings, parse_credentials
 from models.llm import chat, uploads
 from models.llm.files import Limits, Media
 from models.llm.uploads import RequestFiles, download
-from tests.emulator import Fault, GigaChatEmulator, Reply
 from tests.file_samples import GIF, JPEG, FileServer, b64, png
 
 MODEL = "GigaChat-2-Max"
@@ -150,7 +150,7 @@ def test_the_same_bytes_are_uploaded_once_per_request(emu):
 
 def test_a_request_with_one_refused_file_uploads_nothing(emu):
     with pytest.raises(InvokeBadRequestError, match=r"'anim.gif' is a GIF image"):
-        prepared(emu, ask(image(png()), image(GIF, filename="anim.gif")))
+        prepared(emu, ask(image(png())), AssistantPromptMessage(content="ok"), ask(image(GIF, filename="anim.gif")))
     assert emu.files == {}
 
 
@@ -178,7 +178,7 @@ def test_a_failed_deletion_is_not_raised_and_is_retried_when_the_next_request_en
 
 
 def test_when_gigachat_is_unreachable_the_deletions_wait_for_the_next_request(emu):
-    files, _ = prepared(emu, ask(image(png(seed=1)), image(png(seed=2))))
+    files, _ = prepared(emu, ask(image(png(seed=1))), AssistantPromptMessage(content="ok"), ask(image(png(seed=2))))
     emu.inject(Fault.drop(), path="/delete", times=2)
     files.delete_all()
     assert len(emu.live_files()) == 2
@@ -187,7 +187,7 @@ def test_when_gigachat_is_unreachable_the_deletions_wait_for_the_next_request(em
 
 
 def test_a_deletion_gigachat_refuses_for_good_neither_blocks_the_others_nor_is_repeated(emu):
-    files, _ = prepared(emu, ask(image(png(seed=1)), image(png(seed=2))))
+    files, _ = prepared(emu, ask(image(png(seed=1))), AssistantPromptMessage(content="ok"), ask(image(png(seed=2))))
     emu.inject(Fault.status(400), path="/delete", times=1)
     files.delete_all()
     assert len(emu.live_files()) == 1
