@@ -51,11 +51,13 @@ class Recorded:
 def chat(emu: GigaChatEmulator, req: RecordedRequest, fault: Fault | None) -> Response:
     from devkit.emulator.routes import Response
 
-    reply = emu._take_reply()
-    if isinstance(reply, Recorded):
-        return Response(payload=reply.body, content_type=reply.content_type)
-    view = checked_view(emu, req.json)
-    gen = generate(view, reply, int(time.time()))
+    with emu._lock:
+        recorded = emu._replies[0] if emu._replies and isinstance(emu._replies[0], Recorded) else None
+    if recorded is not None:  # sent as it is, unchecked: it stands for what a server answered
+        emu._take_reply()
+        return Response(payload=recorded.body, content_type=recorded.content_type)
+    view = checked_view(emu, req.json)  # a refused request leaves the scripted replies for the next one
+    gen = generate(view, emu._take_reply(), int(time.time()))
     if req.json.get("stream") is True:
         events, final = stream_events(gen)
         return Response(events=events, final_event=final, content_type="text/event-stream", dialect=SSE)

@@ -42,7 +42,11 @@ def check_offered(listed: ModelList, model: str, wanted: str | None, settings: G
     offered = sorted(name for name, listed_type in types.items() if wanted is None or listed_type in (wanted, None))
     shown = ", ".join(offered[:_SHOWN]) + (", …" if len(offered) > _SHOWN else "") if offered else "none"
     who = f"scope {settings.scope}" if settings.auth_method is AuthMethod.AUTHORIZATION_KEY else "these credentials"
-    what = f"a {types[model]} model, not a {kind} model" if model in types else f"not offered to {who}"
+    what = f"{_a(types[model])} model, not {_a(kind)} model" if model in types else f"not offered to {who}"
     raise CredentialsValidateFailedError(
         f"GigaChat at {settings.api_host}: model '{model}' is {what}. Its {kind + ' ' if kind else ''}models: {shown}."
     )
+
+
+def _a(word: str | None) -> str:
+    return f"{'an' if (word or 'x')[0] in 'aeiou' else 'a'} {word}"

@@ -182,7 +182,7 @@ def test_gigachat_environment_variables_change_nothing(packaged_plugin, emu):
 
 
 def test_a_model_of_an_unknown_family_keeps_tools_but_not_file_input(plugin, creds):
-    reply = plugin.request(m.model_schema(PROVIDER, "llm", "GigaChat-3-Ultra", creds))
+    reply = plugin.request(m.model_schema(PROVIDER, "llm", "GigaChat-5-Future", creds))
     features = set(reply.chunks[0]["model_schema"]["features"])
     assert {"tool-call", "stream-tool-call", "agent-thought", "structured-output"} <= features
     assert not features & {"vision", "document"}
