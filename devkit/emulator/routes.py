@@ -327,8 +327,8 @@ def is_api(path: str) -> bool:
 def api(emu: GigaChatEmulator, req: RecordedRequest, fault: Fault | None) -> Response:
     """Route an API request; `ApiError`s raised by validation become GigaChat error bodies."""
     rest = api_rest(req.path) or ""
-    if rest == "/token" and req.path.startswith(API_PREFIX):
-        return user_token(emu, req)
+    if rest == "/token":
+        return user_token(emu, req) if req.path.startswith(API_PREFIX) else error(404, "Not Found")
     denied = check_bearer(emu, req)
     if denied is not None:
         return denied
