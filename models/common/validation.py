@@ -42,9 +42,9 @@ def check_offered(listed: ModelList, model: str, wanted: str | None, settings: G
     offered = sorted(name for name, listed_type in types.items() if wanted is None or listed_type in (wanted, None))
     shown = ", ".join(offered[:_SHOWN]) + (", …" if len(offered) > _SHOWN else "") if offered else "none"
     who = f"scope {settings.scope}" if settings.auth_method is AuthMethod.AUTHORIZATION_KEY else "these credentials"
-    what = f"{_a(types[model])} model, not {_a(kind)} model" if model in types else f"not offered to {who}"
+    what = f"is {_a(types[model])} model, not {_a(kind)} model" if model in types else f"is not offered to {who}"
     raise CredentialsValidateFailedError(
-        f"GigaChat at {settings.api_host}: model '{model}' is {what}. Its {kind + ' ' if kind else ''}models: {shown}."
+        f"GigaChat at {settings.api_host}: model '{model}' {what}. Its {kind + ' ' if kind else ''}models: {shown}."
     )
 
 

@@ -22,7 +22,7 @@ IMAGE = m.image_part(base64_data=base64.b64encode(png()).decode(), filename="dot
 SCHEMA_COMPLAINT = "Invalid params: Invalid function parameters schema: get_weather: type is required"
 
 FAULTS = [
-    # (id, stream, fault, times, model, error type, phrase)
+    # (id, stream, fault, times injected = chat requests the plugin makes, model, error type, phrase)
     ("401-after-renewal", True, Fault.status(401), 2, ULTRA, "InvokeAuthorizationError", "(401"),
     ("404-unknown-model", False, None, 0, "GigaChat-3-Nope", "InvokeBadRequestError", "does not know this model"),
     ("422-naming-a-field", True, Fault.status(422, {"status": 422, "message": "Invalid params: top_p out of range"}),
@@ -55,7 +55,10 @@ def test_a_v2_fault_is_the_typed_error_v1_gives_and_leaves_nothing_on_gigachat(
     assert chat(plugin, creds).error is None  # signed in, so a 401 below is the API's, not the OAuth step's
     if fault is not None:
         emu.inject(fault, times=times)
+    before = len(emu.chat_requests)
     reply = chat(plugin, creds, model, stream)
+    # Retried only before an answer started (429, 503) or once after renewing the token (401); never after.
+    assert len(emu.chat_requests) - before == max(times, 1)
     assert reply.error["error_type"] == error_type
     assert reply.error["message"].startswith("[gigachat] ")
     assert phrase in reply.error["message"]
