@@ -159,14 +159,15 @@ def blocking_latency(rig: Rig, runs: int, calls: int) -> list[Row]:
         v: Stat.of([c - s - f for c, s, f in zip(r[v], r["sdk_" + v], r["frame"], strict=True)]) for v in ("v1", "v2")
     }
     v2_over_v1 = Stat.of([b - a for a, b in zip(added["v1"].values, added["v2"].values, strict=True)])
+
+    def whole_call(measure: str, protocol: str) -> Row:
+        plugin, sdk = r[protocol], r["sdk_" + protocol]
+        return Row(
+            "2", measure, ms(Stat.of(plugin)), f"{ms(Stat.of(sdk))} (direct SDK call)", ms(differences(plugin, sdk))
+        )
+
     return [
-        Row(
-            "2",
-            "Blocking chat, emulator answering instantly: request line → `end` (median call)",
-            ms(Stat.of(r["v1"])),
-            f"{ms(Stat.of(r['sdk_v1']))} (direct SDK call)",
-            ms(differences(r["v1"], r["sdk_v1"])),
-        ),
+        whole_call("Blocking chat, emulator answering instantly: request line → `end` (median call)", "v1"),
         Row(
             "2",
             "… of which daemon framing + dify_plugin dispatch (get_llm_num_tokens, no network)",
@@ -182,13 +183,7 @@ def blocking_latency(rig: Rig, runs: int, calls: int) -> list[Row]:
             "< 2 ms median",
             added["v1"].median < ADDED_LATENCY_TARGET,
         ),
-        Row(
-            "2",
-            f"Blocking chat over v2 ({V2_MODEL}, `chat.create`): request line → `end` (median call)",
-            ms(Stat.of(r["v2"])),
-            f"{ms(Stat.of(r['sdk_v2']))} (direct SDK call)",
-            ms(differences(r["v2"], r["sdk_v2"])),
-        ),
+        whole_call(f"Blocking chat over v2 ({V2_MODEL}, `chat.create`): request line → `end` (median call)", "v2"),
         Row(
             "2",
             "… of which the plugin's own code on v2 (chat − SDK − framing), against v1's in the same run",
