@@ -88,7 +88,7 @@ def message_dict(turn: Turn, names: ToolNames, result_role: str = "tool") -> dic
 
 
 def tool_config(function_call: str | dict) -> dict:
-    """v1's `function_call` ("auto", "none" or {"name": ...}) as v2's `tool_config`."""
+    """The request's function-call mode ("auto", "none" or {"name": ...}, tools.function_call_mode) as `tool_config`."""
     if isinstance(function_call, dict):
         return {"mode": "forced", "function_name": function_call["name"]}
     return {"mode": function_call}
