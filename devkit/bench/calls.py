@@ -122,9 +122,12 @@ def authentication(rig: Rig, runs: int, invocations: int, wave: int = 10) -> lis
 def blocking_latency(rig: Rig, runs: int, calls: int) -> list[Row]:
     """Per call, on each chat protocol: the plugin path (request line written -> `end` read) and the direct SDK call;
     and a no-network action through the same path (what the daemon framing and dify_plugin's dispatch cost without
-    any plugin work). All five are interleaved, so drift in machine load hits them alike."""
+    any plugin work). All five are interleaved, so drift in machine load hits them alike, and the two protocols take
+    turns at going first: whichever pair runs second measured about 0.1 ms slower (the emulator shares the
+    process and its GIL with the SDK baseline), which would otherwise be charged to one protocol."""
     emu, plugin = rig.emulator, rig.plugin
     names = ("v1", "sdk_v1", "v2", "sdk_v2", "frame")
+    orders = (names, ("v2", "sdk_v2", "v1", "sdk_v1", "frame"))
     run_medians: dict[str, list[float]] = {name: [] for name in names}
 
     def timed_plugin(request: dict) -> float:
@@ -148,8 +151,8 @@ def blocking_latency(rig: Rig, runs: int, calls: int) -> list[Row]:
         }
         for _ in range(runs):
             samples: dict[str, list[float]] = {name: [] for name in names}
-            for _ in range(calls):
-                for name in names:
+            for call in range(calls):
+                for name in orders[call % 2]:
                     samples[name].append(measures[name]())
             for name in names:
                 run_medians[name].append(per_run_median(samples[name]))
