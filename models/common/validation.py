@@ -10,7 +10,7 @@ from dify_plugin.errors.model import CredentialsValidateFailedError
 from .client import ModelList, client_for
 from .errors import credentials_failure
 from .retry import call_with_retries
-from .settings import AuthMethod, GigaChatSettings, parse_credentials
+from .settings import AuthMethod, GigaChatSettings, parse_credentials, protocol_choice
 
 # The `type` GigaChat's model list gives the ids a Dify model type can use (the SDK's recording of `GET /models`,
 # ai-forever/gigachat tests/integration/cassettes/test_get_models.yaml); filter and aicheck models serve neither.
@@ -25,6 +25,7 @@ def validate_connection(credentials: Mapping, model: str | None = None, model_ty
     settings = None
     try:
         settings = parse_credentials(credentials)
+        protocol_choice(credentials)  # a model's 'Chat protocol' is refused on saving, not at its first request
         listed = call_with_retries(client_for(settings).list_models)
     except Exception as error:
         raise credentials_failure(error, settings) from None

@@ -107,6 +107,12 @@ def test_a_model_may_choose_its_chat_protocol(plugin, emu, creds, model, choice,
     assert paths(emu) == [path]
 
 
+def test_an_unknown_chat_protocol_is_refused_when_the_model_is_saved(plugin, emu, creds):
+    reply = plugin.request(m.validate_model_credentials(PROVIDER, "llm", ULTRA, {**creds, "chat_protocol": "v3"}))
+    assert reply.error["message"] == "Chat protocol: must be one of auto, v1, v2."
+    assert emu.requests == []
+
+
 def test_a_customizable_gigachat_3_id_inherits_ultras_schema(plugin, creds):
     schema = plugin.request(m.model_schema(PROVIDER, "llm", "GigaChat-3-Ultra-preview", creds)).chunks[0]
     assert schema["model_schema"]["model_properties"]["context_size"] == 128000
