@@ -33,6 +33,7 @@ from devkit.package import Built, build
 
 PROVIDER = "gigachat"
 MODEL = "GigaChat-2"
+V2_MODEL = "GigaChat-3-Ultra"  # a model the plugin speaks GigaChat's v2 chat protocol to
 EMBEDDING_MODEL = "Embeddings"
 PERSONAL = "GIGACHAT_API_PERS"
 
@@ -111,8 +112,8 @@ def fresh_key(emu: GigaChatEmulator, scope: str = PERSONAL) -> str:
 # ---- requests -----------------------------------------------------------------------------------------------------
 
 
-def chat_request(creds: dict, text: str, stream: bool) -> dict:
-    return m.invoke_llm(PROVIDER, MODEL, creds, [m.user(text)], stream=stream)
+def chat_request(creds: dict, text: str, stream: bool, model: str = MODEL) -> dict:
+    return m.invoke_llm(PROVIDER, model, creds, [m.user(text)], stream=stream)
 
 
 def num_tokens_request(creds: dict, text: str) -> dict:
@@ -162,7 +163,8 @@ class Rig:
         """Import every lazily loaded code path once (in the plugin and here) before anything is timed, a full-size
         embedding reply included."""
         for stream in (False, True):
-            checked(self.plugin.request(chat_request(self.creds, "warm up", stream)))
+            for model in (MODEL, V2_MODEL):
+                checked(self.plugin.request(chat_request(self.creds, "warm up", stream, model)))
         checked(self.plugin.request(num_tokens_request(self.creds, "warm up")))
         checked(self.plugin.request(embedding_request(self.creds, ["warm up"] * max_chunks())))
         checked(self.plugin.request(m.validate_provider_credentials(PROVIDER, self.creds)))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # Faults that only make sense inside an SSE body; on a blocking request they degrade as documented per factory.
-STREAM_KINDS = frozenset({"cut_stream", "malformed_event", "no_final_event", "stall"})
+STREAM_KINDS = frozenset({"cut_stream", "malformed_event", "no_final_event", "stall", "unknown_event"})
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,12 @@ class Fault:
     def echo_prompt(cls, status: int = 500) -> Fault:
         """An error whose message quotes the last user message, to prove clients never log error bodies."""
         return cls("echo_prompt", code=status)
+
+    @classmethod
+    def unknown_event(cls, after_chunks: int = 1) -> Fault:
+        """Insert, after `after_chunks` events, an event of a name the protocol does not define, carrying text
+        (v2 streams only; the SDK's v1 stream has no event names). A blocking request is answered normally."""
+        return cls("unknown_event", after_chunks=after_chunks)
 
     @classmethod
     def no_final_event(cls) -> Fault:

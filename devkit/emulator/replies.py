@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -237,3 +238,16 @@ def stream_events(gen: Generation) -> tuple[list[dict[str, Any]], dict[str, Any]
 def sse_frame(payload: dict[str, Any] | str) -> bytes:
     data = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
     return f"data: {data}\n\n".encode()
+
+
+@dataclass(frozen=True)
+class SseDialect:
+    """How a protocol frames its server-sent events, and what the stream faults write in it."""
+
+    frame: Callable[[Any], bytes]
+    closing: tuple[bytes, ...]  # written after the final event
+    malformed: bytes  # Fault.malformed_event
+    unknown: bytes | None = None  # Fault.unknown_event: an event of a name the protocol does not define
+
+
+LEGACY_SSE = SseDialect(frame=sse_frame, closing=(sse_frame("[DONE]"),), malformed=b"data: {not json\n\n")

@@ -17,11 +17,13 @@ from email.message import Message
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from devkit.emulator import v2
 from devkit.emulator.faults import Fault
-from devkit.emulator.replies import completion_body, generate, stream_events
+from devkit.emulator.replies import LEGACY_SSE, SseDialect, completion_body, generate, stream_events
 from devkit.emulator.rules import (
     CHAT_MODELS,
     EMBEDDING_DIMENSIONS,
+    LISTED_MODELS,
     SCOPES,
     ApiError,
     count_tokens,
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
     from devkit.emulator.server import GigaChatEmulator
 
 API_PREFIX = "/api/v1"
+# The new host's layout (https://api.giga.chat/v1): no `/api`, and no `/token` (the SDK 0.2.3 README).
+NEW_HOST_PREFIX = "/v1"
 OAUTH_PATH = "/api/v2/oauth"
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", re.IGNORECASE)
 
@@ -68,8 +72,9 @@ class Response:
     payload: Any = None  # JSON-serialisable, or bytes sent verbatim
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
-    events: list[dict[str, Any]] | None = None  # set for SSE answers
-    final_event: dict[str, Any] | None = None
+    events: list[Any] | None = None  # set for SSE answers
+    final_event: Any = None
+    dialect: SseDialect = LEGACY_SSE
 
 
 def error(status: int, message: str) -> Response:
@@ -152,17 +157,14 @@ def check_bearer(emu: GigaChatEmulator, req: RecordedRequest) -> Response | None
 
 
 def _model_object(model_id: str) -> dict[str, Any]:
-    kind = "embedder" if model_id in EMBEDDING_DIMENSIONS else "chat"
-    return {"id": model_id, "object": "model", "owned_by": "salutedevices", "type": kind}
+    return {"id": model_id, "object": "model", "owned_by": "salutedevices", "type": LISTED_MODELS[model_id]}
 
 
 def models(req: RecordedRequest, rest: str) -> Response:
     if rest == "":
-        return Response(
-            payload={"object": "list", "data": [_model_object(m) for m in (*CHAT_MODELS, *EMBEDDING_DIMENSIONS)]}
-        )
+        return Response(payload={"object": "list", "data": [_model_object(m) for m in LISTED_MODELS]})
     model_id = rest.lstrip("/")
-    if model_id in CHAT_MODELS or model_id in EMBEDDING_DIMENSIONS:
+    if model_id in LISTED_MODELS:
         return Response(payload=_model_object(model_id))
     return error(404, "No such model")
 
@@ -314,17 +316,32 @@ def files(emu: GigaChatEmulator, req: RecordedRequest, rest: str) -> Response:
     return error(404, "Not Found")
 
 
+def api_rest(path: str) -> str | None:
+    """The part of an API path after its version prefix (either host's layout), or None for another path."""
+    for prefix in (API_PREFIX, NEW_HOST_PREFIX):
+        if path.startswith(prefix + "/"):
+            return path[len(prefix) :]
+    return None
+
+
+def is_api(path: str) -> bool:
+    """A path of GigaChat's API (either host's layout, either chat protocol), signing in by `/token` included."""
+    return api_rest(path) is not None or path in v2.CHAT_PATHS
+
+
 def api(emu: GigaChatEmulator, req: RecordedRequest, fault: Fault | None) -> Response:
-    """Route an `/api/v1/...` request; `ApiError`s raised by validation become GigaChat error bodies."""
-    rest = req.path[len(API_PREFIX) :]
+    """Route an API request; `ApiError`s raised by validation become GigaChat error bodies."""
+    rest = api_rest(req.path) or ""
     if rest == "/token":
-        return user_token(emu, req)
+        return user_token(emu, req) if req.path.startswith(API_PREFIX) else error(404, "Not Found")
     denied = check_bearer(emu, req)
     if denied is not None:
         return denied
     try:
         if rest.startswith("/models") and rest[len("/models") :][:1] in ("", "/") and req.method == "GET":
             return models(req, rest[len("/models") :])
+        if req.path in v2.CHAT_PATHS and req.method == "POST":
+            return v2.chat(emu, req, fault)
         if rest == "/chat/completions" and req.method == "POST":
             return chat(emu, req, fault)
         if rest == "/embeddings" and req.method == "POST":
@@ -345,7 +362,7 @@ def api(emu: GigaChatEmulator, req: RecordedRequest, fault: Fault | None) -> Res
 def dispatch(emu: GigaChatEmulator, req: RecordedRequest, fault: Fault | None) -> Response:
     if req.path == OAUTH_PATH:
         return oauth(emu, req)
-    if req.path.startswith(API_PREFIX + "/"):
+    if is_api(req.path):
         return api(emu, req, fault)
     return error(404, "Not Found")
 

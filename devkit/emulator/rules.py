@@ -27,17 +27,27 @@ def count_tokens(text: str) -> int:
     return (len(text) + 3) // 4
 
 
-CHAT_MODELS: tuple[str, ...] = (
-    "GigaChat",
-    "GigaChat-2",
-    "GigaChat-2-Pro",
-    "GigaChat-2-Max",
-    "GigaChat-preview",
-    "GigaChat-2-preview",
-    "GigaChat-2-Pro-preview",
-    "GigaChat-2-Max-preview",
-    "GigaChat-2-Reasoning",
-)
+# `GET /models` as recorded (ai-forever/gigachat tests/integration/cassettes/test_get_models.yaml, January 2026, in
+# that order, with the real `type` of each: not every listed id is a chat model), then the ids other sources show:
+# GigaChat-2-Reasoning (the SDK's example examples/chat_completions/reasoning.py) and GigaChat-3-Ultra (Sber's
+# GigaChat 3 Ultra page, July 2026, and the SDK's v2 recordings).
+LISTED_MODELS: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "GigaChat", "GigaChat-2", "GigaChat-2-Max", "GigaChat-2-Max-preview", "GigaChat-2-Pro",
+            "GigaChat-2-Pro-preview", "GigaChat-2-preview", "GigaChat-Max", "GigaChat-Max-preview", "GigaChat-Plus",
+            "GigaChat-Pro", "GigaChat-Pro-preview", "GigaChat-preview",
+        ),
+        "chat",
+    ),
+    "GigaFilter": "filter",
+    "GigaCheckClassification": "aicheck",
+    "GigaCheckDetection": "aicheck",
+    **dict.fromkeys(("Embeddings", "Embeddings-2", "EmbeddingsGigaR", "GigaEmbeddings-3B-2025-09"), "embedder"),
+    "GigaChat-2-Reasoning": "chat",
+    "GigaChat-3-Ultra": "chat",
+}  # fmt: skip
+CHAT_MODELS: tuple[str, ...] = tuple(model for model, kind in LISTED_MODELS.items() if kind == "chat")
 EMBEDDING_DIMENSIONS: dict[str, int] = {
     "Embeddings": 1024,
     "Embeddings-2": 1024,

@@ -17,10 +17,10 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from devkit.emulator import routes
+from devkit.emulator import routes, v2
 from devkit.emulator.faults import NGINX_PAGE, STREAM_KINDS, Fault
 from devkit.emulator.raw import RawAnswer
-from devkit.emulator.replies import Reply, last_user_text, sse_frame
+from devkit.emulator.replies import Reply, last_user_text
 from devkit.emulator.routes import RecordedRequest, Response, UploadedFile
 from devkit.emulator.rules import DEFAULT_FILE_SIZE_LIMITS, SCOPES, EmbeddingLimits
 
@@ -53,6 +53,7 @@ class GigaChatEmulator:
         self.chunk_delay = chunk_delay
         self.embedding_limits = EmbeddingLimits()
         self.unsupported_response_format_models: set[str] = set()
+        self.v2_refuses_role_tool = False  # answer v2 function results of role "tool" with 400, as a live host did
         self.max_images_per_message = 1  # Sber's chat reference, 19 February 2026 (rules.py)
         self.token_exp_in_seconds = True  # /token answers `exp` in seconds, as Sber documents; False: milliseconds
         self.max_attachments_per_request = 10
@@ -139,6 +140,11 @@ class GigaChatEmulator:
     @property
     def base_url(self) -> str:
         return self._origin + routes.API_PREFIX
+
+    @property
+    def new_host_base_url(self) -> str:
+        """The base URL as the new host spells it (https://api.giga.chat/v1: no `/api`, no `/token`)."""
+        return self._origin + routes.NEW_HOST_PREFIX
 
     @property
     def auth_url(self) -> str:
@@ -238,9 +244,10 @@ class GigaChatEmulator:
         # Recorded before faults and validation: tests count attempts, including the ones that were refused.
         with self._lock:
             self.requests.append(req)
-            if req.path == routes.API_PREFIX + "/chat/completions":
-                self.chat_requests.append(req.json)
-            elif req.path == routes.API_PREFIX + "/embeddings":
+            rest = routes.api_rest(req.path)
+            if rest == "/chat/completions" or req.path in v2.CHAT_PATHS:
+                self.chat_requests.append(req.json)  # both protocols: the path tells them apart
+            elif rest == "/embeddings":
                 self.embedding_requests.append(req.json)
 
     def _enter(self) -> bool:
@@ -349,7 +356,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
         emu._record(req)
         # A stream is held from the request until its answer is written; signing in (OAuth, /token) takes none.
-        self._holding = path.startswith(routes.API_PREFIX + "/") and path != routes.API_PREFIX + "/token"
+        self._holding = routes.is_api(path) and routes.api_rest(path) != "/token"
         try:
             if self._holding and not emu._enter():
                 self._holding = False
@@ -375,7 +382,7 @@ class _Handler(BaseHTTPRequestHandler):
         if raw is not None:
             self._send_raw(raw, req)
             return
-        is_api = path == routes.OAUTH_PATH or path.startswith(routes.API_PREFIX + "/")
+        is_api = path == routes.OAUTH_PATH or routes.is_api(path)
         fault: Fault | None = emu._take(emu._faults, path) if is_api else None
         streaming = routes.is_chat_stream(req)
         if fault is not None and not (streaming and fault.kind in STREAM_KINDS):
@@ -405,7 +412,8 @@ class _Handler(BaseHTTPRequestHandler):
             page = NGINX_PAGE.format(status=fault.code, reason=reason).encode()
             self._send(Response(fault.code, page, "text/html"))
         elif fault.kind == "echo_prompt":
-            message = f"Internal error while processing request: {last_user_text(req.json or {})}"
+            body = v2.legacy_view(req.json) if req.path in v2.CHAT_PATHS and isinstance(req.json, dict) else req.json
+            message = f"Internal error while processing request: {last_user_text(body or {})}"
             self._send(routes.error(fault.code, message))
         else:
             return False
@@ -470,18 +478,21 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in resp.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        frames = [sse_frame(event) for event in resp.events or []]
+        dialect = resp.dialect
+        frames = [dialect.frame(event) for event in resp.events or []]
         at = min(fault.after_chunks, len(frames)) if fault is not None else -1
         if fault is None or fault.kind != "no_final_event":
-            frames.append(sse_frame(resp.final_event or {}))
-        frames.append(sse_frame("[DONE]"))
+            frames.append(dialect.frame(resp.final_event or {}))
+        frames += dialect.closing
         for index, frame in enumerate(frames):
             if index == at and fault is not None:
                 if fault.kind == "cut_stream":
                     self.close_connection = True
                     return
                 if fault.kind == "malformed_event":
-                    self._write_chunk(b"data: {not json\n\n")
+                    self._write_chunk(dialect.malformed)
+                elif fault.kind == "unknown_event" and dialect.unknown is not None:
+                    self._write_chunk(dialect.unknown)
                 elif fault.kind == "stall":
                     emu._wait(fault.seconds)
             if index > 0:

@@ -1,12 +1,15 @@
 """Schemas for customizable models: any GigaChat model id a user adds by name.
 
 A new id (a `-preview` twin, a newer generation) inherits the schema of the predefined model whose id is its
-longest prefix, because that is the family it belongs to; the user's form values override the context size and
-the output limit. An id from no known family gets the plain chat (or embedding) parameters.
+longest prefix, because that is the family it belongs to; an id that no predefined id prefixes but that names a
+generation the plugin lists (`GigaChat-3-Pro` beside `GigaChat-3-Ultra`) inherits from that generation's model.
+The user's form values override the context size and the output limit. An id from no known family gets the plain
+chat (or embedding) parameters.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from dify_plugin.entities.model import (
@@ -28,6 +31,7 @@ FALLBACK_LLM_CONTEXT = 8192
 # bound.
 FALLBACK_EMBEDDING_CONTEXT = 512
 FALLBACK_EMBEDDING_MAX_CHUNKS = 16
+_GENERATION = re.compile(r"^gigachat-\d+(?=-|$)", re.IGNORECASE)
 _FILE_INPUT = frozenset({ModelFeature.VISION, ModelFeature.DOCUMENT, ModelFeature.AUDIO, ModelFeature.VIDEO})
 # GigaChat's reasoning models take `reasoning_effort` low / medium / high and answer with `reasoning_content`
 # (ai-forever/gigachat examples/example_reasoning.ipynb, for GigaChat-2-Reasoning).
@@ -58,8 +62,20 @@ def customizable_schema(
 
 
 def family_of(predefined: Sequence[AIModelEntity], model: str) -> AIModelEntity | None:
+    """The predefined model whose id is the longest prefix of `model`, else the one of the same generation (with
+    several, the shortest id: the line's base model)."""
     matches = [entity for entity in predefined if model.lower().startswith(entity.model.lower())]
-    return max(matches, key=lambda entity: len(entity.model), default=None)
+    if matches:
+        return max(matches, key=lambda entity: len(entity.model))
+    generation = _generation(model)
+    peers = [entity for entity in predefined if generation is not None and _generation(entity.model) == generation]
+    return min(peers, key=lambda entity: len(entity.model), default=None)
+
+
+def _generation(model: str) -> str | None:
+    """The line and its number: "gigachat-3" for "GigaChat-3-Pro"."""
+    match = _GENERATION.match(model)
+    return match.group(0).lower() if match else None
 
 
 def _plain_entity(model_type: ModelType, predefined: Sequence[AIModelEntity]) -> AIModelEntity:

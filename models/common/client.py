@@ -14,8 +14,13 @@ import threading
 from collections import OrderedDict
 
 from gigachat import GigaChatSyncClient
+from gigachat.api.models import _get_models_kwargs
+from gigachat.api.utils import execute_request_sync
+from gigachat.authentication import _with_auth
 from gigachat.models.auth import AccessToken
+from gigachat.models.base import APIResponse
 from gigachat.settings import Settings
+from pydantic import BaseModel
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from .settings import AuthMethod, GigaChatSettings
@@ -49,6 +54,18 @@ class ExplicitSettings(Settings):
         return (init_settings,)
 
 
+class ListedModel(BaseModel):
+    """One entry of `GET /models` with the `type` the SDK's Model drops: `chat`, `embedder`, `filter` or `aicheck`
+    (the SDK's recording of the list, ai-forever/gigachat tests/integration/cassettes/test_get_models.yaml)."""
+
+    id: str
+    type: str | None = None
+
+
+class ModelList(APIResponse):
+    data: list[ListedModel]
+
+
 class ExplicitClient(GigaChatSyncClient):
     """GigaChatSyncClient built from ExplicitSettings.
 
@@ -66,6 +83,11 @@ class ExplicitClient(GigaChatSyncClient):
         self._sync_token_lock = threading.RLock()
         self._client_instance = None
         self._auth_client_instance = None
+
+    @_with_auth
+    def list_models(self) -> ModelList:
+        """`GET /models`, sent as the SDK's get_models sends it (and signed in the same way), each model's type kept."""
+        return execute_request_sync(self._client, _get_models_kwargs(access_token=self.token), ModelList)
 
     def _update_token(self) -> None:
         """The SDK's refresh, with the expiry time read in the unit the server used.

@@ -125,8 +125,11 @@ def _response_error(
     if status == 403:
         return InvokeAuthorizationError(PREFIX + f"GigaChat denied access (403{detail}); the scope may not include it.")
     if status == 404:
+        # Which models a host serves differs between hosts (GigaChat 3 is served on the new one), so name the host.
+        where = f" at {settings.api_host}" if settings else ""
         return InvokeBadRequestError(
-            PREFIX + f"GigaChat does not know this model or file (404{detail}); check the model name and the scope."
+            PREFIX + f"GigaChat{where} does not know this model or file (404{detail}); check the model name, the "
+            "scope and the API base URL."
         )
     if status == 413:
         return InvokeBadRequestError(PREFIX + f"the request is too large for GigaChat (413{detail}).")

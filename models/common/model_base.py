@@ -29,7 +29,7 @@ class GigaChatModel(_Base):
     def validate_credentials(self, model: str, credentials: Mapping) -> None:
         from .validation import validate_connection
 
-        validate_connection(credentials, model)
+        validate_connection(credentials, model, self.model_type)
 
     def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity | None:
         return customizable_schema(self.predefined_models(), model, credentials, self.model_type)

@@ -15,7 +15,13 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
-DEFAULT_BASE_URL = "https://gigachat.devices.sberbank.ru/api/v1"
+# GigaChat's current host, the `gigachat` SDK's default since 0.2.3, where GigaChat 3 is served (Sber's GigaChat 3
+# Ultra page, developers.sber.ru/docs/ru/gigachat/models/gigachat-3-ultra, July 2026).
+DEFAULT_BASE_URL = "https://api.giga.chat/v1"
+# The earlier host, which still serves the GigaChat 2 models and is the one with `/token` for user+password sign-in:
+# the new host has none (the SDK 0.2.3 README, "Username and Password").
+LEGACY_BASE_URL = "https://gigachat.devices.sberbank.ru/api/v1"
+NO_TOKEN_HOSTS = frozenset({"api.giga.chat"})
 DEFAULT_AUTH_URL = "https://ngw.devices.sberbank.ru:9443/api/v2/oauth"
 SCOPES = ("GIGACHAT_API_PERS", "GIGACHAT_API_B2B", "GIGACHAT_API_CORP")
 DEFAULT_TIMEOUT_SECONDS = 300.0
@@ -52,6 +58,14 @@ METHOD_LABELS = {
     AuthMethod.ACCESS_TOKEN: "Pre-issued access token",
     AuthMethod.CLIENT_CERTIFICATE: "Client certificate (mutual TLS)",
 }
+
+
+class ProtocolChoice(enum.StrEnum):
+    """A customizable chat model's 'Chat protocol' field: by the model's family, or one protocol for this id."""
+
+    AUTO = "auto"
+    V1 = "v1"
+    V2 = "v2"
 
 
 class CredentialsError(ValueError):
@@ -99,7 +113,7 @@ def parse_credentials(credentials: Mapping[str, object]) -> GigaChatSettings:
     method = _auth_method(values.get("auth_method"))
     fields: dict[str, object] = {
         "auth_method": method,
-        "base_url": _url(values.get("base_url"), DEFAULT_BASE_URL, "API base URL"),
+        "base_url": _base_url(values.get("base_url"), method),
         "ca_certificate": normalize_pem_certificates(values.get("ca_certificate"), "CA certificate"),
         "verify_ssl": _switch(values.get("verify_ssl"), default=True),
         "timeout": _bounded(
@@ -135,6 +149,31 @@ def parse_credentials(credentials: Mapping[str, object]) -> GigaChatSettings:
         fields["client_key_password"] = values.get("client_key_password") or None
     fields["embedding_parallelism"] = parallelism or default_embedding_parallelism(fields.get("scope"))
     return GigaChatSettings(**fields)
+
+
+def protocol_choice(credentials: Mapping[str, object]) -> ProtocolChoice:
+    """The model's 'Chat protocol' (auto when absent). Not part of GigaChatSettings, which keys the shared SDK client:
+    models on one credential set share one client and one token, whichever protocol each speaks."""
+    value = _text(credentials.get("chat_protocol"))
+    try:
+        return ProtocolChoice(value or ProtocolChoice.AUTO)
+    except ValueError:
+        choices = ", ".join(choice.value for choice in ProtocolChoice)
+        raise CredentialsError(f"Chat protocol: must be one of {choices}.") from None
+
+
+def _base_url(value: str | None, method: AuthMethod) -> str:
+    """The API base URL; left empty, the host that serves this sign-in method (only the earlier host has `/token`)."""
+    if method is not AuthMethod.USER_PASSWORD:
+        return _url(value, DEFAULT_BASE_URL, "API base URL")
+    url = _url(value, LEGACY_BASE_URL, "API base URL")
+    host = urlsplit(url).hostname or ""
+    if host in NO_TOKEN_HOSTS:
+        raise CredentialsError(
+            f"API base URL: {host} has no sign-in by user name and password (no /token endpoint); enter "
+            f"{LEGACY_BASE_URL} or your installation's URL, or choose '{METHOD_LABELS[AuthMethod.AUTHORIZATION_KEY]}'."
+        )
+    return url
 
 
 def default_embedding_parallelism(scope: str | None) -> int:

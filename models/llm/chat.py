@@ -1,6 +1,10 @@
 """One chat invocation: build the request, pick the wire protocol that carries it, call GigaChat (blocking or
 streaming), and map every failure; and the offline token count of a prompt.
 
+Two refusals are answered once more in another form, each at most once (`fallback`): a model or host without
+`response_format` gets the schema as a forced function call, and a v2 host that refuses a function result of role
+`tool` gets it as role `function`.
+
 Errors raised while Dify consumes a stream are not mapped by dify_plugin, so the generator maps them itself. The
 stream is opened by retry.open_stream and closed when its `with` block ends, also when Dify stops reading. The
 request's files are uploaded when it starts and deleted from GigaChat when it ends, in a `finally` (uploads.py).
@@ -27,9 +31,9 @@ from ..common import raw_requests
 from ..common.client import client_for, fingerprint
 from ..common.errors import invoke_error
 from ..common.retry import OpenStream, call_with_retries, open_stream
-from ..common.settings import GigaChatSettings, parse_credentials
+from ..common.settings import GigaChatSettings, ProtocolChoice, parse_credentials, protocol_choice
 from ..common.tokens import estimate_prompt_tokens, estimate_tokens
-from . import wire_v1
+from . import wire_v1, wire_v2
 from .conversation import countable_texts, to_turns
 from .exchange import ChatProtocol, ChatRequest, Delta, Turn, Usage
 from .files import Media
@@ -66,7 +70,8 @@ def invoke(
     settings = None
     try:
         settings = parse_credentials(credentials)
-        request = build_request(model, prompt_messages, parameters, tools, raw_requests.tool_choice())
+        choice = protocol_choice(credentials)
+        request = build_request(model, prompt_messages, parameters, tools, raw_requests.tool_choice(), choice)
         # Inside the try: building the SDK client (TLS context, SDK settings) can fail too, and an error that
         # escapes here is re-raised by dify_plugin `from` the original, whose text would reach the traceback.
         return generate(settings, request, stop, stream, user, usage_for)
@@ -87,8 +92,10 @@ def build_request(
     parameters: dict,
     tools: Sequence[PromptMessageTool] | None,
     tool_choice: object = None,
+    protocol: ProtocolChoice = ProtocolChoice.AUTO,
 ) -> ChatRequest:
-    """The neutral request; `tool_choice` is the daemon's (raw_requests.tool_choice), None meaning auto."""
+    """The neutral request; `tool_choice` is the daemon's (raw_requests.tool_choice), None meaning auto, and
+    `protocol` the model's 'Chat protocol'."""
     names = ToolNames.of([tool.name for tool in tools or ()])
     schema = response_schema(parameters)
     media = Media()  # media parts become placeholders here; nothing is read or uploaded before the call
@@ -101,12 +108,21 @@ def build_request(
         response_format={"type": "json_schema", "schema": schema, "strict": True} if schema is not None else None,
         names=names,
         media=media or None,
+        protocol=protocol,
     )
 
 
+# Model ids of the families GigaChat serves over v2 by default (GigaChat 3: Sber's GigaChat 3 Ultra page names both
+# /v1 and /v2 on its host; the recordings of v2 are GigaChat-3-Ultra's). Every other id speaks v1.
+V2_FAMILIES = ("gigachat-3",)
+
+
 def protocol_for(request: ChatRequest) -> ChatProtocol:
-    """The wire protocol that carries this request: v1 (`/chat/completions`) for every model the plugin lists."""
-    return wire_v1
+    """The wire protocol that carries this request: the model's 'Chat protocol' when it names one, else v2 for the
+    GigaChat 3 family and v1 (`/chat/completions`) for every other model."""
+    if request.protocol is not ProtocolChoice.AUTO:
+        return wire_v2 if request.protocol is ProtocolChoice.V2 else wire_v1
+    return wire_v2 if request.model.lower().startswith(V2_FAMILIES) else wire_v1
 
 
 def with_function_for_schema(request: ChatRequest) -> ChatRequest:
@@ -121,12 +137,20 @@ def with_function_for_schema(request: ChatRequest) -> ChatRequest:
     )
 
 
-def rejects_response_format(error: BaseException) -> bool:
-    return (
-        isinstance(error, ResponseError)
-        and error.status_code in (400, 422)
-        and b"response_format" in (error.content or b"")
-    )
+def rejects_response_format(error: ResponseError) -> bool:
+    return error.status_code in (400, 422) and b"response_format" in (error.content or b"")
+
+
+def fallback(
+    error: ResponseError, request: ChatRequest, protocol: ChatProtocol
+) -> tuple[ChatRequest, ChatProtocol] | None:
+    """The same request in the other form GigaChat may take after this refusal, or None. Each form is tried at most
+    once: neither rule matches the request it returns."""
+    if request.response_format is not None and rejects_response_format(error):
+        return with_function_for_schema(request), protocol
+    if protocol is wire_v2 and error.status_code == 400 and any(turn.role == "tool" for turn in request.turns):
+        return request, wire_v2.FUNCTION_ROLE
+    return None
 
 
 def generate(
@@ -160,7 +184,7 @@ class _Call:
         try:
             self.request = uploads.prepare(self.request)
             delta = self._with_fallback(
-                lambda request: call_with_retries(lambda: protocol_for(request).complete(self.client, request))
+                lambda request, protocol: call_with_retries(lambda: protocol.complete(self.client, request))
             )
             # Its images are kept for deletion first, before anything about the answer can fail.
             images = GeneratedImages(self.client, self.settings, uploads.track).parts(delta)
@@ -193,19 +217,23 @@ class _Call:
             # Also on GeneratorExit, when Dify stops reading: no file outlives its request.
             uploads.delete_all()
 
-    def _open_stream(self, request: ChatRequest) -> OpenStream[Delta]:
-        return open_stream(lambda: protocol_for(request).stream(self.client, request))
+    def _open_stream(self, request: ChatRequest, protocol: ChatProtocol) -> OpenStream[Delta]:
+        return open_stream(lambda: protocol.stream(self.client, request))
 
-    def _with_fallback(self, run):
+    def _with_fallback[T](self, run: Callable[[ChatRequest, ChatProtocol], T]) -> T:
+        request, protocol = self.request, protocol_for(self.request)
         with self._session_header():
-            try:
-                return run(self.request)
-            except ResponseError as error:
-                if self.request.response_format is None or not rejects_response_format(error):
-                    raise
-            # This model or host has no response_format: ask for the same JSON as a forced function call.
-            self.call_as_text = STRUCTURED_OUTPUT_FUNCTION
-            return run(with_function_for_schema(self.request))
+            while True:
+                try:
+                    return run(request, protocol)
+                except ResponseError as error:
+                    retry = fallback(error, request, protocol)
+                    if retry is None:
+                        raise
+                request, protocol = retry
+                if request.response_format is None and self.request.response_format is not None:
+                    # The structured answer now comes as the arguments of a forced function call.
+                    self.call_as_text = STRUCTURED_OUTPUT_FUNCTION
 
     @contextmanager
     def _session_header(self) -> Iterator[None]:

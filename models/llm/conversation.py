@@ -140,18 +140,13 @@ def _assistant_turns(message: AssistantPromptMessage, results: list[ToolPromptMe
     turns = []
     for position, call in enumerate(message.tool_calls):
         name = call.function.name
-        turns.append(
-            Turn(
-                "assistant",
-                text if position == 0 else "",
-                function_call=FunctionCall(name, _arguments(call)),
-                state_id=state_id_of(message, call),
-            )
-        )
+        state = state_id_of(message, call)
+        function_call = FunctionCall(name, _arguments(call))
+        turns.append(Turn("assistant", text if position == 0 else "", function_call=function_call, state_id=state))
         result = by_id.get(call.id)
         # GigaChat refuses a call without its result; a history cut short still deserves an answer.
         content = _text_only(result, "tool") if result else json.dumps({"error": "no result was recorded"})
-        turns.append(Turn("tool", function_result_json(content), name=name))
+        turns.append(Turn("tool", function_result_json(content), name=name, state_id=state))
     return turns
 
 

@@ -1,14 +1,14 @@
 """What the plugin sends to GigaChat and gets back, whatever the wire protocol: the protocol-neutral types.
 
 Everything before a wire module (conversation.py, tools.py, params.py, files.py) builds a `ChatRequest` of `Turn`s;
-everything after it (stream.py) works on `Delta`s. A wire module (wire_v1.py) is a `ChatProtocol`: it alone knows
-how a request and an answer look on the wire, and chat.py's `protocol_for` picks one per request.
+everything after it (stream.py) works on `Delta`s. A wire module (wire_v1.py, wire_v2.py) is a `ChatProtocol`: it
+alone knows how a request and an answer look on the wire, and chat.py's `protocol_for` picks one per request.
 
 How the neutral fields meet GigaChat's two chat protocols:
 - a turn's text, attachments (uploaded file ids), function call and function result are one message on v1 and
   content parts on v2 (`text`, `files`, `function_call`, `function_result`);
-- the function-call state id is `functions_state_id` on v1; on v2 answers carry `tool_state_id` and requests send
-  it back as `tools_state_id`;
+- the function-call state id is `functions_state_id` on v1 (on the call); on v2 answers carry `tool_state_id` and
+  requests send it back as `tools_state_id` (on the call and on its result);
 - usage is `prompt_tokens` / `completion_tokens` on v1 and `input_tokens` / `output_tokens` on v2;
 - a stream yields only pieces of the answer: events that report progress (a built-in tool still running) are not
   answer text and yield nothing;
@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
+
+from ..common.settings import ProtocolChoice
 
 if TYPE_CHECKING:
     from gigachat import GigaChatSyncClient
@@ -41,7 +43,8 @@ class FunctionCall:
 
 @dataclass(frozen=True)
 class Turn:
-    """One message of the conversation. A "tool" turn's text is its result as a JSON object (conversation.py)."""
+    """One message of the conversation. A "tool" turn's text is its result as a JSON object (conversation.py).
+    `state_id` is GigaChat's function-call state id, on a call and on the result that answers it."""
 
     role: Role
     text: str = ""
@@ -66,6 +69,8 @@ class ChatRequest:
     names: ToolNames
     # Files the turns reference by placeholder until uploads.py uploads them for this request (see chat.py).
     media: Media | None = None
+    # The model's 'Chat protocol' setting; chat.protocol_for decides what "auto" means.
+    protocol: ProtocolChoice = ProtocolChoice.AUTO
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ def message_dict(turn: Turn, names: ToolNames) -> dict:
     if turn.function_call is not None:
         call = turn.function_call
         message["function_call"] = {"name": names.wire(call.name), "arguments": call.arguments}
-    if turn.state_id:
+    if turn.state_id and turn.function_call is not None:  # v1 carries the state on the call only
         message["functions_state_id"] = turn.state_id
     if turn.attachments:
         message["attachments"] = list(turn.attachments)

@@ -170,19 +170,21 @@ def test_gigachat_environment_variables_change_nothing(packaged_plugin, emu):
     with PluginProcess(packaged_plugin, python=sys.executable, env=env) as process:
         process.wait_ready(60)
         assert process.request(m.validate_provider_credentials(PROVIDER, creds)).error is None
-        reply = process.request(m.invoke_llm(PROVIDER, "GigaChat-2", creds, [m.user("hello")]))
-        assert reply.error is None
-        assert reply.text == "Echo: hello"
+        for model in ("GigaChat-2", "GigaChat-3-Ultra"):  # over v1, then over v2
+            reply = process.request(m.invoke_llm(PROVIDER, model, creds, [m.user("hello")]))
+            assert reply.error is None
+            assert reply.text == "Echo: hello"
         wrong = process.request(m.validate_provider_credentials(PROVIDER, {**creds, "scope": "GIGACHAT_API_B2B"}))
         assert wrong.error is not None
-    sent = emu.chat_requests[-1]
-    assert sent["model"] == "GigaChat-2"
-    assert "profanity_check" not in sent
+    v1, v2 = emu.chat_requests[-2:]
+    assert (v1["model"], v2["model"]) == ("GigaChat-2", "GigaChat-3-Ultra")
+    assert "profanity_check" not in v1
+    assert "disable_filter" not in v2  # what the SDK would make of GIGACHAT_PROFANITY_CHECK on v2
     assert all("token-from-the-environment" not in str(r.headers) for r in emu.requests)
 
 
 def test_a_model_of_an_unknown_family_keeps_tools_but_not_file_input(plugin, creds):
-    reply = plugin.request(m.model_schema(PROVIDER, "llm", "GigaChat-3-Ultra", creds))
+    reply = plugin.request(m.model_schema(PROVIDER, "llm", "GigaChat-5-Future", creds))
     features = set(reply.chunks[0]["model_schema"]["features"])
     assert {"tool-call", "stream-tool-call", "agent-thought", "structured-output"} <= features
     assert not features & {"vision", "document"}

@@ -3,6 +3,9 @@ which, like GigaChat's Russian Trusted Root CA, is in no standard bundle."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -13,7 +16,8 @@ from devkit.emulator.client import tls_contexts
 from devkit.harness import PluginProcess
 from devkit.harness import Reply as PluginReply
 from devkit.harness import messages as m
-from devkit.rig import PROVIDER, credentials_for
+from devkit.rig import PROVIDER, credentials_for, install_plugin
+from models.common.trust import BUNDLED_CA_FILES
 from tests.tables import table
 
 pytestmark = pytest.mark.e2e
@@ -163,3 +167,62 @@ def test_a_ca_field_that_holds_no_usable_certificate_gets_a_precise_validation_e
     assert reply.error["error_type"] == "CredentialsValidateFailedError"
     assert expected in reply.error["message"]
     assert https.requests == []
+
+
+# ---- either chain, no CA in the form --------------------------------------------------------------------------------
+# Which chain GigaChat's new host presents is not known, so the plugin trusts the bundled Russian Trusted CAs and the
+# public roots (certifi) together. No test can sign with either real root, so the plugin runs installed with its
+# bundled Russian CA file replaced by a test CA (the Russian stand-in), and with a `certifi` first on its path whose
+# bundle is another test CA (the public stand-in).
+
+ROOTS = ("russian", "public", "unrelated")
+
+
+@pytest.fixture(scope="module")
+def stand_in_cas() -> dict[str, trustme.CA]:
+    return {root: trustme.CA() for root in ROOTS}
+
+
+@pytest.fixture(scope="module")
+def stand_in_plugin(tmp_path_factory, stand_in_cas) -> Iterator[PluginProcess]:
+    folder = tmp_path_factory.mktemp("stand-in-roots")
+    plugin_dir = install_plugin(folder).dir
+    (plugin_dir / "models/common/certs" / BUNDLED_CA_FILES[0]).write_text(pem(stand_in_cas["russian"]))
+    shim = folder / "shim" / "certifi"
+    shim.mkdir(parents=True)
+    bundle = folder / "public-roots.pem"
+    bundle.write_text(pem(stand_in_cas["public"]))
+    shim.joinpath("__init__.py").write_text(
+        f"def where():\n    return {str(bundle)!r}\n\n\ndef contents():\n    return open(where()).read()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(shim.parent)}
+    with PluginProcess(plugin_dir, python=sys.executable, env=env) as process:
+        process.wait_ready(60)
+        yield process
+
+
+@pytest.fixture(scope="module")
+def served_by(stand_in_cas) -> Iterator[dict[str, GigaChatEmulator]]:
+    """One HTTPS emulator per root, each with a server certificate issued by that root's stand-in."""
+    with contextlib.ExitStack() as stack:
+        yield {root: stack.enter_context(GigaChatEmulator(ssl_context=tls_contexts(ca)[0])) for root, ca in
+               stand_in_cas.items()}  # fmt: skip
+
+
+@pytest.mark.parametrize("root", ["russian", "public"])
+def test_a_server_certificate_from_either_kind_of_root_is_trusted_with_verification_on(
+    stand_in_plugin, served_by, root
+):
+    emulator = served_by[root]
+    creds = credentials_for(emulator)
+    assert creds["verify_ssl"] == "true" and "ca_certificate" not in creds
+    assert validate(stand_in_plugin, creds).error is None
+    assert chat(stand_in_plugin, creds).text == "Echo: hello over TLS"
+    assert emulator.oauth_calls == 1  # the OAuth connection was verified against the same roots
+
+
+def test_a_server_certificate_from_an_unrelated_root_is_still_refused(stand_in_plugin, served_by):
+    unrelated = served_by["unrelated"]
+    reply = validate(stand_in_plugin, credentials_for(unrelated))
+    assert f"TLS: the certificate of {unrelated.host} is not trusted" in reply.error["message"]
+    assert unrelated.requests == []

@@ -1,9 +1,11 @@
-"""Dify agents with GigaChat functions, through the daemon harness and the emulator.
+"""Dify agents with GigaChat functions, through the daemon harness and the emulator, over both chat protocols (the
+`protocol` fixture: v1 for GigaChat-2-Max, v2 for GigaChat-3-Ultra).
 
 Each round is what Dify's function-calling agent does: send the conversation with the tools, read the streamed tool
 call, run the tool, replay the history with the result. The emulator holds GigaChat's rules (one call per assistant
 message, each followed by its result, JSON-object results, schemas without unions or references), so an accepted
-request is a request GigaChat accepts; what went over the wire is read back from `emu.chat_requests`.
+request is a request GigaChat accepts; what went over the wire is read back from `emu.chat_requests`, a v2 request
+as its legacy view (`protocol.sent`).
 """
 
 from __future__ import annotations
@@ -18,8 +20,6 @@ from devkit.rig import PROVIDER
 from models.llm.schema import normalize_schema
 
 pytestmark = pytest.mark.e2e
-
-MODEL = "GigaChat-2-Max"
 # An MCP-style schema: a $ref into $defs, a nullable anyOf and an enum, none of which GigaChat accepts as written.
 FORECAST_SCHEMA = {
     "type": "object",
@@ -47,9 +47,15 @@ SYSTEM = m.system("You are a travel assistant.")
 QUESTION = m.user("Will I need an umbrella in Kazan and Sochi this week?")
 
 
-def _invoke(creds, messages, tools=(FORECAST,), stream=True, **extra):
-    data = m.invoke_llm(PROVIDER, MODEL, creds, messages, tools=list(tools), stream=stream)
-    return {**data, **extra}
+@pytest.fixture
+def invoke(plugin, protocol):
+    """Send the conversation with the tools to the protocol's model, as Dify's agent does."""
+
+    def send(creds, messages, tools=(FORECAST,), stream=True, **extra):
+        data = m.invoke_llm(PROVIDER, protocol.model, creds, messages, tools=list(tools), stream=stream)
+        return plugin.request({**data, **extra})
+
+    return send
 
 
 def _only_call(reply) -> dict:
@@ -96,26 +102,26 @@ ROUNDS = [
 ]
 
 
-def test_a_three_round_streamed_agent_run_keeps_functions_state_and_results_on_the_wire(plugin, emu, creds):
+def test_a_three_round_streamed_agent_run_keeps_functions_state_and_results_on_the_wire(invoke, protocol, emu, creds):
     history = [SYSTEM, QUESTION]
     for call, state, _, _ in ROUNDS:
         emu.script(Reply(text="Checking.", function_call=call, functions_state_id=state))
     emu.script(Reply(text="Take an umbrella to Kazan only."))
     for call, _, result, _ in ROUNDS:
-        reply = plugin.request(_invoke(creds, history))
+        reply = invoke(creds, history)
         tool_call = _only_call(reply)
         assert (tool_call["function"]["name"], json.loads(tool_call["function"]["arguments"])) == call
         assert reply.finish_reason == "tool_calls"
         assert reply.text == "Checking."
         history += _replayed(reply, result)
-    final = plugin.request(_invoke(creds, history))
+    final = invoke(creds, history)
     assert final.text == "Take an umbrella to Kazan only."
     assert final.tool_calls == []
     assert final.finish_reason == "stop"
 
     function = {"name": "get_forecast", "parameters": normalize_schema(FORECAST_SCHEMA), "description": "Forecast"}
-    assert len(emu.chat_requests) == 4
-    for number, sent in enumerate(emu.chat_requests):
+    assert len(protocol.sent(emu)) == 4
+    for number, sent in enumerate(protocol.sent(emu)):
         assert sent["functions"] == [function]
         assert sent["function_call"] == "auto"
         expected = []
@@ -124,9 +130,9 @@ def test_a_three_round_streamed_agent_run_keeps_functions_state_and_results_on_t
         assert _function_turns(sent) == expected
 
 
-def test_the_tool_schema_reaches_gigachat_without_refs_unions_or_lost_meaning(plugin, emu, creds):
-    plugin.request(_invoke(creds, [QUESTION]))
-    parameters = emu.chat_requests[-1]["functions"][0]["parameters"]
+def test_the_tool_schema_reaches_gigachat_without_refs_unions_or_lost_meaning(invoke, protocol, emu, creds):
+    invoke(creds, [QUESTION])
+    parameters = protocol.sent(emu)[-1]["functions"][0]["parameters"]
     keywords = {key for node in _walk(parameters) if isinstance(node, dict) for key in node}
     assert not keywords & {"$ref", "$defs", "anyOf", "oneOf", "allOf", "default", "minimum"}
     assert parameters["required"] == ["place", "units"]
@@ -143,7 +149,7 @@ def test_the_tool_schema_reaches_gigachat_without_refs_unions_or_lost_meaning(pl
     ids=["results-in-call-order", "results-out-of-order"],
 )
 def test_a_history_with_two_tool_calls_in_one_assistant_message_becomes_two_call_result_pairs(
-    plugin, emu, creds, results_order
+    invoke, protocol, emu, creds, results_order
 ):
     # Such histories come from another model, or from Dify rebuilding earlier turns (one agent thought, several tools).
     calls = {
@@ -156,10 +162,10 @@ def test_a_history_with_two_tool_calls_in_one_assistant_message_becomes_two_call
         m.assistant("Two lookups.", tool_calls=[calls["call_a"], calls["call_b"]]),
         *(results[call_id] for call_id in results_order),
     ]
-    reply = plugin.request(_invoke(creds, history, tools=(FORECAST, CLOCK)))
+    reply = invoke(creds, history, tools=(FORECAST, CLOCK))
     assert reply.error is None
     assert reply.text.startswith("Echo:")
-    wire = [msg for msg in emu.chat_requests[-1]["messages"] if msg["role"] in ("assistant", "function")]
+    wire = [msg for msg in protocol.sent(emu)[-1]["messages"] if msg["role"] in ("assistant", "function")]
     assert [(msg["role"], msg.get("content")) for msg in wire] == [
         ("assistant", "Two lookups."),
         ("function", '{"result": "Rain"}'),
@@ -178,44 +184,44 @@ def test_a_history_with_two_tool_calls_in_one_assistant_message_becomes_two_call
     ]
 
 
-def test_a_blocking_call_returns_one_complete_tool_call_that_carries_the_state(plugin, emu, creds):
+def test_a_blocking_call_returns_one_complete_tool_call_that_carries_the_state(invoke, protocol, emu, creds):
     emu.script(Reply(function_call=("get_forecast", KAZAN), functions_state_id="fs-b"))
-    reply = plugin.request(_invoke(creds, [QUESTION], stream=False))
+    reply = invoke(creds, [QUESTION], stream=False)
     call = _only_call(reply)
     assert json.loads(call["function"]["arguments"]) == KAZAN
-    assert "stream" not in emu.chat_requests[-1]
+    assert "stream" not in protocol.sent(emu)[-1]
     # dify_plugin sends a blocking LLMResult as one chunk without finish_reason (contract fact 6).
     assert len(reply.chunks) == 1
 
     emu.script(Reply(text="Done."))
-    follow_up = plugin.request(_invoke(creds, [QUESTION, *_replayed(reply, "Rain")], stream=False))
+    follow_up = invoke(creds, [QUESTION, *_replayed(reply, "Rain")], stream=False)
     assert follow_up.text == "Done."
-    assert _function_turns(emu.chat_requests[-1])[0] == ("assistant", "get_forecast", "fs-b")
+    assert _function_turns(protocol.sent(emu)[-1])[0] == ("assistant", "get_forecast", "fs-b")
 
 
-def test_the_state_also_comes_back_from_opaque_body_when_the_call_id_is_foreign(plugin, emu, creds):
+def test_the_state_also_comes_back_from_opaque_body_when_the_call_id_is_foreign(invoke, protocol, emu, creds):
     history = [
         QUESTION,
         m.assistant("", [m.tool_call("call_1", "get_time", "{}")], opaque_body={"functions_state_id": "fs-o"}),
         m.tool("12:00", "call_1", "get_time"),
     ]
-    assert plugin.request(_invoke(creds, history, tools=(CLOCK,))).error is None
-    assert _function_turns(emu.chat_requests[-1]) == [
+    assert invoke(creds, history, tools=(CLOCK,)).error is None
+    assert _function_turns(protocol.sent(emu)[-1]) == [
         ("assistant", "get_time", "fs-o"),
         ("function", "get_time", {"result": "12:00"}),
     ]
 
 
-def test_a_tool_named_like_a_gigachat_built_in_round_trips_under_its_dify_name(plugin, emu, creds):
+def test_a_tool_named_like_a_gigachat_built_in_round_trips_under_its_dify_name(invoke, protocol, emu, creds):
     emu.script(Reply(function_call=("user_web_search", {"query": "Kazan weather"})), Reply(text="Found it."))
-    reply = plugin.request(_invoke(creds, [QUESTION], tools=(SEARCH, FORECAST)))
+    reply = invoke(creds, [QUESTION], tools=(SEARCH, FORECAST))
     call = _only_call(reply)
     assert call["function"]["name"] == "web_search"
-    assert [spec["name"] for spec in emu.chat_requests[-1]["functions"]] == ["user_web_search", "get_forecast"]
+    assert [spec["name"] for spec in protocol.sent(emu)[-1]["functions"]] == ["user_web_search", "get_forecast"]
 
-    follow_up = plugin.request(_invoke(creds, [QUESTION, *_replayed(reply, "sunny")], tools=(SEARCH, FORECAST)))
+    follow_up = invoke(creds, [QUESTION, *_replayed(reply, "sunny")], tools=(SEARCH, FORECAST))
     assert follow_up.text == "Found it."
-    assert [name for _, name, _ in _function_turns(emu.chat_requests[-1])] == ["user_web_search", "user_web_search"]
+    assert [name for _, name, _ in _function_turns(protocol.sent(emu)[-1])] == ["user_web_search", "user_web_search"]
 
 
 @pytest.mark.parametrize("stream", [True, False], ids=["streaming", "blocking"])
@@ -227,17 +233,19 @@ def test_a_tool_named_like_a_gigachat_built_in_round_trips_under_its_dify_name(p
     ],
     ids=["tool-named-by-gigachat", "tool-found-by-the-schema-path"],
 )
-def test_a_schema_complaint_from_gigachat_reaches_the_user_naming_the_tool(plugin, emu, creds, stream, message):
+def test_a_schema_complaint_from_gigachat_reaches_the_user_naming_the_tool(
+    invoke, protocol, emu, creds, stream, message
+):
     emu.inject(Fault.status(422, {"status": 422, "message": message}))
-    reply = plugin.request(_invoke(creds, [QUESTION], tools=(CLOCK, FORECAST), stream=stream))
+    reply = invoke(creds, [QUESTION], tools=(CLOCK, FORECAST), stream=stream)
     assert reply.error["error_type"] == "InvokeBadRequestError"
     assert "tool 'get_forecast'" in reply.error["message"]
     assert "Invalid function parameters schema" in reply.error["message"]
 
 
-def test_text_and_a_tool_call_in_one_answer_stream_as_text_then_one_call_then_the_finish(plugin, emu, creds):
+def test_text_and_a_tool_call_in_one_answer_stream_as_text_then_one_call_then_the_finish(invoke, protocol, emu, creds):
     emu.script(Reply(text=["Let me ", "check."], function_call=("get_time", {"tz": "UTC"})))
-    reply = plugin.request(_invoke(creds, [QUESTION], tools=(CLOCK,)))
+    reply = invoke(creds, [QUESTION], tools=(CLOCK,))
     deltas = [chunk["delta"] for chunk in reply.chunks]
     kinds = [
         "call" if d["message"].get("tool_calls") else "finish" if d.get("finish_reason") else "text" for d in deltas
@@ -262,15 +270,17 @@ def test_text_and_a_tool_call_in_one_answer_stream_as_text_then_one_call_then_th
     ],
     ids=["absent", "auto", "none", "required", "named", "named-reserved", "unknown-name"],
 )
-def test_the_daemons_tool_choice_becomes_gigachats_function_call(plugin, emu, creds, tool_choice, function_call):
+def test_the_daemons_tool_choice_becomes_gigachats_function_call(
+    invoke, protocol, emu, creds, tool_choice, function_call
+):
     extra = {} if tool_choice is None else {"tool_choice": tool_choice}
-    reply = plugin.request(_invoke(creds, [QUESTION], tools=(CLOCK, SEARCH), **extra))
+    reply = invoke(creds, [QUESTION], tools=(CLOCK, SEARCH), **extra)
     assert reply.error is None
-    assert emu.chat_requests[-1]["function_call"] == function_call
+    assert protocol.sent(emu)[-1]["function_call"] == function_call
 
 
-def test_a_request_without_tools_sends_no_functions(plugin, emu, creds):
-    reply = plugin.request(_invoke(creds, [QUESTION], tools=(), tool_choice="none"))
+def test_a_request_without_tools_sends_no_functions(invoke, protocol, emu, creds):
+    reply = invoke(creds, [QUESTION], tools=(), tool_choice="none")
     assert reply.error is None
-    assert "functions" not in emu.chat_requests[-1]
-    assert "function_call" not in emu.chat_requests[-1]
+    assert "functions" not in protocol.sent(emu)[-1]
+    assert "function_call" not in protocol.sent(emu)[-1]

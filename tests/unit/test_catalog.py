@@ -65,7 +65,7 @@ def test_the_contract_credential_variables_are_all_present():
         "GIGACHAT_API_CORP",
     ]
     assert fields["scope"]["default"] == "GIGACHAT_API_PERS"
-    assert fields["base_url"]["default"] == "https://gigachat.devices.sberbank.ru/api/v1"
+    assert fields["base_url"]["default"] == "https://api.giga.chat/v1"
     assert fields["auth_url"]["default"] == "https://ngw.devices.sberbank.ru:9443/api/v2/oauth"
     assert fields["verify_ssl"]["type"] == "switch"
     assert fields["verify_ssl"]["default"] == "true"
@@ -122,3 +122,32 @@ def test_repetition_penalty_help_says_what_sber_documents_and_that_below_1_is_un
         rule = next(r for r in yaml.safe_load(path.read_text())["parameter_rules"] if r["name"] == "repetition_penalty")
         help_text = rule["help"]["en_US"]
         assert "1.0" in help_text and "below 1.0" in help_text and "Sber does not document" in help_text, path.name
+
+
+# ---- customizable models: which family an id inherits from ---------------------------------------------------------
+
+
+def _predefined_llms() -> list:
+    from dify_plugin.entities.model import AIModelEntity
+
+    return [AIModelEntity(**yaml.safe_load(p.read_text())) for p in (ROOT / "models/llm").glob("GigaChat*.yaml")]
+
+
+@pytest.mark.parametrize(
+    ("model", "family"),
+    [
+        ("GigaChat-2-Max-preview", "GigaChat-2-Max"),
+        ("GigaChat-2-Lite", "GigaChat-2"),
+        ("GigaChat-3-Ultra-preview", "GigaChat-3-Ultra"),
+        ("GigaChat-3-Lightning", "GigaChat-3-Ultra"),
+        ("gigachat-3-pro", "GigaChat-3-Ultra"),
+        ("GigaChat-30", None),
+        ("GigaChat-5-Future", None),
+        ("Kandinsky-3", None),
+    ],
+)
+def test_an_id_inherits_its_longest_prefix_else_its_generations_model(model: str, family: str | None) -> None:
+    from models.common.catalog import family_of
+
+    found = family_of(_predefined_llms(), model)
+    assert (found.model if found else None) == family

@@ -164,7 +164,7 @@ def test_the_same_settings_give_the_same_client() -> None:
     [
         {"api_key": OTHER_KEY},
         {"scope": "GIGACHAT_API_CORP"},
-        {"base_url": "https://api.giga.chat/v1"},
+        {"base_url": "https://gigachat.devices.sberbank.ru/api/v1"},
         {"verify_ssl": "true"},
     ],
 )

@@ -216,6 +216,16 @@ def test_the_state_id_is_recovered_from_a_tool_call_id_the_plugin_made() -> None
     assert turns[1].state_id == "6f0c6a4e-state"
 
 
+def test_a_result_carries_the_state_id_of_the_call_it_answers() -> None:
+    first, second = tool_call_id("state-a"), tool_call_id("state-b")
+    messages = [UserPromptMessage(content="Hi"), assistant(call(first), call(second, "get_time", "{}")),
+                result(second, "12:00", "get_time"), result(first)]  # fmt: skip
+    turns = to_turns(messages)
+    assert [(t.role, t.state_id) for t in turns[1:]] == [
+        ("assistant", "state-a"), ("tool", "state-a"), ("assistant", "state-b"), ("tool", "state-b")
+    ]  # fmt: skip
+
+
 def test_a_call_id_made_by_someone_else_carries_no_state() -> None:
     turns = to_turns([UserPromptMessage(content="Hi"), assistant(call("call_abc")), result("call_abc")])
     assert turns[1].state_id is None

@@ -17,12 +17,15 @@ from models.common.settings import (
     DEFAULT_AUTH_URL,
     DEFAULT_BASE_URL,
     DEFAULT_TIMEOUT_SECONDS,
+    LEGACY_BASE_URL,
     AuthMethod,
     CredentialsError,
+    ProtocolChoice,
     normalize_authorization_key,
     normalize_pem_certificates,
     normalize_pem_private_key,
     parse_credentials,
+    protocol_choice,
 )
 
 CERTS = Path(__file__).resolve().parents[2] / "models" / "common" / "certs"
@@ -89,7 +92,7 @@ def test_an_authorization_key_alone_gives_the_documented_defaults() -> None:
     assert settings.prompt_caching is True
     assert settings.timeout == DEFAULT_TIMEOUT_SECONDS
     assert settings.ca_certificate is None
-    assert settings.api_host == "gigachat.devices.sberbank.ru"
+    assert settings.api_host == "api.giga.chat"
     assert settings.auth_host == "ngw.devices.sberbank.ru:9443"
 
 
@@ -175,6 +178,47 @@ def test_a_trailing_slash_is_removed_from_the_urls() -> None:
 def test_an_unusable_base_url_is_rejected_naming_the_field(url: str, words: str) -> None:
     with pytest.raises(CredentialsError, match="^" + re.escape(f"API base URL: {words}")):
         parse_credentials({"api_key": KEY, "base_url": url})
+
+
+# ---- hosts: the new one by default, the earlier one for user+password --------------------------------------------
+
+USER = {"auth_method": "user_password", "username": "alice", "password": "pw-canary-1"}
+
+
+@pytest.mark.parametrize(
+    ("form", "base_url"),
+    [
+        pytest.param({"api_key": KEY}, DEFAULT_BASE_URL, id="a-key-gets-the-new-host"),
+        pytest.param(USER, LEGACY_BASE_URL, id="user-and-password-get-the-host-with-a-token-endpoint"),
+        pytest.param(
+            {"api_key": KEY, "base_url": LEGACY_BASE_URL}, LEGACY_BASE_URL, id="a-key-saved-with-the-old-host"
+        ),
+        pytest.param({**USER, "base_url": LEGACY_BASE_URL}, LEGACY_BASE_URL, id="user-and-password-saved-with-it"),
+    ],
+)
+def test_an_empty_base_url_means_the_host_that_serves_the_sign_in_method(form: dict, base_url: str) -> None:
+    assert DEFAULT_BASE_URL == "https://api.giga.chat/v1"
+    assert parse_credentials(form).base_url == base_url
+
+
+@pytest.mark.parametrize("url", ["https://api.giga.chat/v1", "https://API.giga.chat/v1/", "https://api.giga.chat"])
+def test_user_and_password_with_the_new_host_are_refused_naming_the_host_to_use(url: str) -> None:
+    with pytest.raises(CredentialsError) as caught:
+        parse_credentials({**USER, "base_url": url})
+    message = str(caught.value)
+    assert message.startswith("API base URL: api.giga.chat has no sign-in by user name and password (no /token")
+    assert LEGACY_BASE_URL in message and "'Authorization key + scope (OAuth)'" in message
+    assert "pw-canary-1" not in message
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, "auto"), ("", "auto"), ("v1", "v1"), (" v2 ", "v2")])
+def test_the_chat_protocol_of_a_model_defaults_to_auto(value: str | None, expected: str) -> None:
+    assert protocol_choice({"chat_protocol": value}) == ProtocolChoice(expected)
+
+
+def test_an_unknown_chat_protocol_lists_the_choices() -> None:
+    with pytest.raises(CredentialsError, match=r"^Chat protocol: must be one of auto, v1, v2\.$"):
+        protocol_choice({"chat_protocol": "v3"})
 
 
 def test_a_url_with_a_password_is_rejected_without_repeating_the_password() -> None:
