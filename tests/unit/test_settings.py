@@ -186,10 +186,38 @@ def test_a_url_with_a_password_is_rejected_without_repeating_the_password() -> N
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(None, True), ("true", True), ("True", True), ("1", True), ("on", True), ("false", False), ("0", False)],
-)
-def test_the_tls_verification_switch_reads_dify_booleans(value: str | None, expected: bool) -> None:
+    [
+        (None, True), ("true", True), ("True", True), ("1", True), ("on", True), ("false", False), ("0", False),
+        ("off", False), ("no", False), ("enabled", True), ("y", True), ("да", True), ("flase", True), ("nein", True),
+    ],
+)  # fmt: skip
+def test_the_tls_verification_switch_reads_dify_booleans_and_anything_unclear_means_verify(
+    value: str | None, expected: bool
+) -> None:
     assert parse_credentials({"api_key": KEY, "verify_ssl": value}).verify_ssl is expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, ()),
+        ("api:5001", ("api:5001",)),
+        (" API:5001, files.example.com  [::1]:8080,api:5001 ", ("api:5001", "files.example.com", "[::1]:8080")),
+    ],
+)
+def test_file_hosts_are_a_list_of_hosts_with_optional_ports(value: str | None, expected: tuple) -> None:
+    assert parse_credentials({"api_key": KEY, "file_hosts": value}).file_hosts == expected
+
+
+@pytest.mark.parametrize("value", ["http://api:5001", "api:port", "user@api", "api/files"])
+def test_a_file_host_that_is_not_a_host_is_refused_naming_it(value: str) -> None:
+    with pytest.raises(CredentialsError, match=f"File hosts: '{value}' is not a host name"):
+        parse_credentials({"api_key": KEY, "file_hosts": value})
+
+
+def test_the_secrets_include_the_basic_string_of_user_and_password() -> None:
+    settings = parse_credentials({"auth_method": "user_password", "username": "bob", "password": "pw"})
+    assert base64.b64encode(b"bob:pw").decode() in settings.secrets()
 
 
 @pytest.mark.parametrize(("value", "expected"), [(None, 300.0), ("60", 60.0), (" 1 ", 1.0), (600, 600.0)])
