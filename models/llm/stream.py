@@ -4,17 +4,24 @@ Text pieces pass through as they arrive, minus what client-side stop sequences c
 parameter). Reasoning is wrapped in <think>…</think>. A function call becomes exactly one complete tool call, sent
 once, after the text. The last chunk carries the finish reason and GigaChat's own usage. A stream that ends
 without a finish reason is an error, not a silently short answer.
+
+Every chunk is one line on the plugin's stdout, and Dify's daemon stops reading a plugin whose line reaches 5 MiB,
+then kills it (PLUGIN_RUNTIME_MAX_BUFFER_SIZE), ending every request it serves. So text is passed on in pieces of
+at most MAX_PIECE_CHARS characters, which JSON writes in at most 6 bytes each (a control character as \u001b):
+1.5 MiB a line at worst. What cannot be split (a tool call, the one chunk of a blocking answer) is measured, and an
+answer that cannot fit is a typed error instead of a line that would kill the process.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import pydantic_core
 from dify_plugin.entities.model.llm import LLMResultChunk, LLMResultChunkDelta, LLMUsage
 from dify_plugin.entities.model.message import AssistantPromptMessage
-from dify_plugin.errors.model import InvokeBadRequestError, InvokeConnectionError
+from dify_plugin.errors.model import InvokeBadRequestError, InvokeConnectionError, InvokeServerUnavailableError
 
 from ..common.prefix import PREFIX
 from .conversation import STATE_KEY, tool_call_id
@@ -25,6 +32,10 @@ BLACKLIST_NOTICE = (
     "\n\n[GigaChat declined to answer this request: its content rules restrict the topic (finish_reason=blacklist).]"
 )
 _FINISH_REASONS = {"stop": "stop", "length": "length", "function_call": "tool_calls", "blacklist": "stop"}
+MiB = 1024 * 1024
+MAX_PIECE_CHARS = 256 * 1024
+# What one chunk may take as JSON: the daemon's 5 MiB line, less room for the envelope around the chunk.
+MAX_CHUNK_BYTES = 5 * MiB - 4096
 
 
 class StopBuffer:
@@ -68,11 +79,15 @@ class StopBuffer:
 
 @dataclass
 class _Answer:
-    text: str = ""
+    parts: list[str] = field(default_factory=list)  # joined once, when asked: appending to one string is quadratic
     call: FunctionCall | None = None
     state_id: str | None = None
     finish_reason: str | None = None
     usage: Usage | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
 
 
 class Assembler:
@@ -102,7 +117,7 @@ class Assembler:
         if text:
             out.append(self._close_thinking())
             visible = self._stop.feed(text)
-            self.answer.text += visible
+            self.answer.parts.append(visible)
             out.append(visible)
         if delta.finish_reason:
             self.answer.finish_reason = delta.finish_reason
@@ -121,7 +136,7 @@ class Assembler:
                 "parameters or rephrase the request."
             )
         rest = self._close_thinking() + self._stop.flush()
-        self.answer.text += rest
+        self.answer.parts.append(rest)
         if reason == "blacklist":
             rest += BLACKLIST_NOTICE
         return rest
@@ -178,20 +193,34 @@ def dify_chunks(
 ) -> Iterator[LLMResultChunk]:
     index = 0
     for delta in deltas:
-        text = assembler.pieces(delta)
-        if text:
-            yield _chunk(model, index, AssistantPromptMessage(content=text))
+        for piece in _pieces(assembler.pieces(delta)):
+            yield _chunk(model, index, AssistantPromptMessage(content=piece))
             index += 1
-    tail = assembler.tail()
-    if tail:
-        yield _chunk(model, index, AssistantPromptMessage(content=tail))
+    for piece in _pieces(assembler.tail()):
+        yield _chunk(model, index, AssistantPromptMessage(content=piece))
         index += 1
     if calls := assembler.tool_calls():
         message = AssistantPromptMessage(content="", tool_calls=calls, opaque_body=assembler.opaque_body())
-        yield _chunk(model, index, message)
+        yield fitting(_chunk(model, index, message))
         index += 1
     usage = usage_of(assembler.answer.usage, assembler.answer.text)
     yield _chunk(model, index, AssistantPromptMessage(content=""), usage, assembler.finish_reason())
+
+
+def fitting(chunk: LLMResultChunk) -> LLMResultChunk:
+    """The chunk, if its line fits what the daemon reads; else a typed error (the process must not die of it)."""
+    size = len(pydantic_core.to_json(chunk))
+    if size > MAX_CHUNK_BYTES:
+        raise InvokeServerUnavailableError(
+            PREFIX + f"GigaChat's answer is {size / MiB:.1f} MiB in one message to Dify, and Dify's plugin daemon "
+            "reads at most 5 MiB a message: text is passed on in pieces when streamed, but a tool call or a "
+            "blocking answer cannot be split. Ask for a shorter answer, or stream it."
+        )
+    return chunk
+
+
+def _pieces(text: str) -> list[str]:
+    return [text[i : i + MAX_PIECE_CHARS] for i in range(0, len(text), MAX_PIECE_CHARS)]
 
 
 def _chunk(
