@@ -18,7 +18,6 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-import pydantic_core
 from dify_plugin.entities.model.llm import LLMResultChunk, LLMResultChunkDelta, LLMUsage
 from dify_plugin.entities.model.message import AssistantPromptMessage
 from dify_plugin.errors.model import InvokeBadRequestError, InvokeConnectionError, InvokeServerUnavailableError
@@ -209,7 +208,7 @@ def dify_chunks(
 
 def fitting(chunk: LLMResultChunk) -> LLMResultChunk:
     """The chunk, if its line fits what the daemon reads; else a typed error (the process must not die of it)."""
-    size = len(pydantic_core.to_json(chunk))
+    size = len(chunk.model_dump_json().encode())
     if size > MAX_CHUNK_BYTES:
         raise InvokeServerUnavailableError(
             PREFIX + f"GigaChat's answer is {size / MiB:.1f} MiB in one message to Dify, and Dify's plugin daemon "
