@@ -4,7 +4,8 @@
 - `install_plugin`: build the .difypkg, extract it, `compileall` it (the daemon's install, contract section 3.1).
 - `credentials_for`: the provider credentials Dify would store for an emulator account.
 - `Rig` / `running_rig`: one emulator and one plugin process, with an account of their own, for measurements.
-- `ProcessStats` / `cpu_seconds`: what a process holds and has spent, read with psutil.
+- `ProcessStats` / `cpu_seconds` / `PeakMemory`: what a process holds and has spent, read with psutil.
+- `timed_request`: one request and how long the plugin took to end it, by the harness's clock.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import uuid
 import warnings
 import zipfile
@@ -47,11 +50,11 @@ class Installed:
     built: Built  # the package it came from
 
 
-def install_plugin(target: Path, dist: Path | None = None) -> Installed:
-    """Build the .difypkg into `dist` (default: `target`/dist) and install it into `target`/plugin as the daemon does:
-    extract, then `compileall`, so a first start does not also pay for compiling the sources, which the daemon's
-    never does."""
-    built = build(ROOT, dist or target / "dist")
+def install_plugin(target: Path, dist: Path | None = None, source: Path = ROOT) -> Installed:
+    """Build the .difypkg of the plugin at `source` (this checkout by default) into `dist` (default: `target`/dist)
+    and install it into `target`/plugin as the daemon does: extract, then `compileall`, so a first start does not also
+    pay for compiling the sources, which the daemon's never does."""
+    built = build(source, dist or target / "dist")
     if built.selection.untracked:  # most likely a new module someone forgot to `git add`
         warnings.warn(f"not tracked by git, so not packaged: {', '.join(built.selection.untracked)}", stacklevel=2)
     plugin_dir = target / "plugin"
@@ -130,6 +133,14 @@ def max_chunks(model: str = EMBEDDING_MODEL) -> int:
     return int(entity["model_properties"]["max_chunks"])
 
 
+def timed_request(plugin: PluginProcess, data: dict, timeout: float = 60) -> tuple[Reply, float]:
+    """The reply and the seconds from writing the request to reading its last message, both on the harness's clock
+    (time.perf_counter, which stamps every message it reads)."""
+    started = time.perf_counter()
+    reply = plugin.request(data, timeout)
+    return reply, reply.messages[-1].ts - started
+
+
 def checked(reply: Reply) -> Reply:
     """A measurement of failing calls measures nothing: stop at the first error."""
     if reply.error is not None or reply.violations:
@@ -172,11 +183,11 @@ class Rig:
 
 
 @contextmanager
-def running_rig(latency: float = 0.0, chunk_delay: float = 0.0) -> Iterator[Rig]:
-    """Install the plugin into a temporary folder and run it against a fresh emulator."""
+def running_rig(latency: float = 0.0, chunk_delay: float = 0.0, source: Path = ROOT) -> Iterator[Rig]:
+    """Install the plugin (of the checkout at `source`) into a temporary folder and run it against a fresh emulator."""
     isolate_environment()
     with tempfile.TemporaryDirectory(prefix="gigachat-rig-") as folder:
-        plugin_dir = install_plugin(Path(folder)).dir
+        plugin_dir = install_plugin(Path(folder), source=source).dir
         with (
             GigaChatEmulator(latency=latency, chunk_delay=chunk_delay) as emu,
             PluginProcess(plugin_dir, python=sys.executable) as plugin,
@@ -210,3 +221,46 @@ class ProcessStats:
 
     def __str__(self) -> str:
         return f"{self.rss_bytes / 2**20:.1f} MiB, {self.fds} fds ({self.sockets} sockets)"
+
+
+class PeakMemory:
+    """The highest resident memory of a process while a block runs, sampled every few milliseconds.
+
+    with PeakMemory(plugin.pid) as memory:
+        plugin.request(...)
+    memory.growth  # bytes above what the process held when the block began
+
+    A burst shorter than the sampling interval can slip between samples; what this is for (a reader inflating
+    hundreds of megabytes) takes far longer than that.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.002) -> None:
+        self._process = psutil.Process(pid)
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name=f"peak-memory-{pid}", daemon=True)
+        self.start = self.peak = 0
+
+    def _rss(self) -> int:
+        try:
+            return self._process.memory_info().rss
+        except psutil.Error:  # the process is gone: what it held last is the peak
+            return 0
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.peak = max(self.peak, self._rss())
+
+    @property
+    def growth(self) -> int:
+        return max(self.peak - self.start, 0)
+
+    def __enter__(self) -> PeakMemory:
+        self.start = self.peak = self._rss()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._rss())

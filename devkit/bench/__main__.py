@@ -9,8 +9,8 @@ directly with the `gigachat` SDK and one cached client. Prints a Markdown table 
 runs (min–max). The figures are what docs/performance.md shows; no test asserts on timings.
 
 Modules: devkit/rig.py (plugin, emulator, account), stats.py (statistics, the table), calls.py (figures 1-5),
-inproc.py (figure 4's in-process timing, in a child process), startup.py (6), throughput.py (7), profile.py
-(--profile: py-spy on the plugin process); figure 5 is embeddings.py's measurement.
+inproc.py (figure 4's in-process timing, in a child process), startup.py (6), throughput.py (7), growth.py (8),
+profile.py (--profile: py-spy on the plugin process); figure 5 is embeddings.py's measurement.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from devkit.bench import calls as bench_calls
+from devkit.bench import growth as bench_growth
 from devkit.bench import profile as bench_profile
 from devkit.bench import startup as bench_startup
 from devkit.bench import throughput as bench_throughput
@@ -41,11 +42,12 @@ class Sizes:
     streams: int  # figure 3, per run
     chunks: int  # figure 5
     rounds: int  # figure 7: waves of 64 sessions per run
+    pieces: int  # figure 8: streamed chunks of the smaller input (user messages: four times as many)
     warm_starts: bool = True  # figure 6: one unmeasured start of each plugin first
 
 
-FULL = Sizes(runs=5, invocations=200, calls=100, streams=6, chunks=1000, rounds=4)
-QUICK = Sizes(runs=1, invocations=20, calls=5, streams=2, chunks=128, rounds=1, warm_starts=False)
+FULL = Sizes(runs=5, invocations=200, calls=100, streams=6, chunks=1000, rounds=4, pieces=5000)
+QUICK = Sizes(runs=1, invocations=20, calls=5, streams=2, chunks=128, rounds=1, pieces=200, warm_starts=False)
 
 
 def figures(rig: Rig, s: Sizes) -> dict[str, Callable[[], list[Row]]]:
@@ -57,6 +59,7 @@ def figures(rig: Rig, s: Sizes) -> dict[str, Callable[[], list[Row]]]:
         "5": lambda: bench_calls.embeddings(rig, s.runs, s.chunks),
         "6": lambda: bench_startup.startup(rig.plugin_dir, s.runs, s.warm_starts),
         "7": lambda: bench_throughput.throughput(rig, s.runs, s.rounds),
+        "8": lambda: bench_growth.growth(rig, s.runs, s.pieces, 4 * s.pieces),
     }
 
 
@@ -64,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devkit.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one run: checks that the bench works")
     parser.add_argument("--runs", type=int, help="runs per figure (default 5; 1 with --quick)")
-    parser.add_argument("--only", default="1,2,3,4,5,6,7", help="comma-separated figure numbers")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8", help="comma-separated figure numbers")
     parser.add_argument("--profile", type=Path, help="sample the plugin with py-spy into this file; print whose CPU")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL

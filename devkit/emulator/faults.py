@@ -6,14 +6,16 @@ from dataclasses import dataclass
 from typing import Any
 
 # Faults that only make sense inside an SSE body; on a blocking request they degrade as documented per factory.
-STREAM_KINDS = frozenset({"cut_stream", "malformed_event", "no_final_event", "stall", "unknown_event"})
+STREAM_KINDS = frozenset({"cut_stream", "malformed_event", "no_final_event", "stall", "trickle", "unknown_event"})
+# What `echo_request` can quote of the request.
+ECHOED_PARTS = ("authorization", "body")
 
 
 @dataclass(frozen=True)
 class Fault:
     kind: str
     code: int = 0
-    body: dict[str, Any] | str | None = None
+    body: dict[str, Any] | str | bytes | None = None
     headers: dict[str, str] | None = None
     seconds: float = 0.0
     after_chunks: int = 0
@@ -24,6 +26,12 @@ class Fault:
     ) -> Fault:
         """Answer `code`; `body=None` means GigaChat's `{"status": code, "message": <reason>}`."""
         return cls("status", code=code, body=body, headers=headers)
+
+    @classmethod
+    def raw(cls, code: int, payload: bytes, headers: dict[str, str]) -> Fault:
+        """Answer `code` with exactly these bytes and headers (say a gzip bomb with `Content-Encoding: gzip`), on a
+        blocking request and a stream alike."""
+        return cls("status", code=code, body=payload, headers=headers)
 
     @classmethod
     def rate_limit(cls, retry_after: float) -> Fault:
@@ -71,6 +79,20 @@ class Fault:
         """Insert, after `after_chunks` events, an event of a name the protocol does not define, carrying text
         (v2 streams only; the SDK's v1 stream has no event names). A blocking request is answered normally."""
         return cls("unknown_event", after_chunks=after_chunks)
+
+    @classmethod
+    def echo_request(cls, status: int, part: str = "authorization") -> Fault:
+        """An error whose message quotes the request's Authorization header (a Bearer token, a Basic string) or the
+        start of its body (an uploaded file's text), as a careless gateway does."""
+        if part not in ECHOED_PARTS:
+            raise ValueError(f"echo_request quotes one of {ECHOED_PARTS}, not {part!r}")
+        return cls("echo_request", code=status, body=part)
+
+    @classmethod
+    def trickle(cls, interval: float) -> Fault:
+        """Never fall silent for long, never finish soon: wait `interval` before every SSE event of a stream, and
+        between single bytes of a blocking answer's body."""
+        return cls("trickle", seconds=interval)
 
     @classmethod
     def no_final_event(cls) -> Fault:

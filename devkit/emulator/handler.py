@@ -142,7 +142,7 @@ class Handler(BaseHTTPRequestHandler):
         if fault is not None and not (streaming and fault.kind in STREAM_KINDS):
             if self._apply_fault(fault, req):
                 return
-            fault = fault if fault.kind in ("malformed_event", "no_final_event") else None
+            fault = fault if fault.kind in ("malformed_event", "no_final_event", "trickle") else None
         resp = routes.dispatch(emu, req, fault)
         resp.headers.update(self._trace_headers(req))
         if resp.events is not None:
@@ -150,7 +150,7 @@ class Handler(BaseHTTPRequestHandler):
         elif fault is not None and fault.kind == "malformed_event" and resp.status == 200:
             self._send(Response(payload=b"{not json", headers=resp.headers))
         else:
-            self._send(resp)
+            self._send(resp, drip=fault.seconds if fault is not None and fault.kind == "trickle" else 0.0)
 
     def _apply_fault(self, fault: Fault, req: RecordedRequest) -> bool:
         """Answer a response-level fault; False means the request goes on to normal handling."""
@@ -169,13 +169,20 @@ class Handler(BaseHTTPRequestHandler):
             body = v2.legacy_view(req.json) if req.path in v2.CHAT_PATHS and isinstance(req.json, dict) else req.json
             message = f"Internal error while processing request: {last_user_text(body or {})}"
             self._send(routes.error(fault.code, message))
+        elif fault.kind == "echo_request":
+            quoted = req.headers.get("authorization", "") if fault.body == "authorization" else req.body[:2000]
+            text = quoted if isinstance(quoted, str) else quoted.decode("utf-8", "replace")
+            self._send(routes.error(fault.code, f"Request refused: {text}"))
         else:
             return False
         return True
 
     def _send_status_fault(self, fault: Fault) -> None:
         headers = dict(fault.headers or {})
-        if fault.body is None:
+        if isinstance(fault.body, bytes):
+            content_type = headers.pop("Content-Type", "application/json")
+            self._send(Response(fault.code, fault.body, content_type, headers))
+        elif fault.body is None:
             self._send(
                 Response(fault.code, {"status": fault.code, "message": HTTPStatus(fault.code).phrase}, headers=headers)
             )
@@ -190,7 +197,8 @@ class Handler(BaseHTTPRequestHandler):
             "X-Session-Id": req.headers.get("x-session-id") or str(uuid.uuid4()),
         }
 
-    def _send(self, resp: Response) -> None:
+    def _send(self, resp: Response, drip: float = 0.0) -> None:
+        """Write the answer; with `drip`, its body one byte at a time, `drip` seconds apart."""
         if isinstance(resp.payload, bytes):
             data = resp.payload
         else:
@@ -198,11 +206,22 @@ class Handler(BaseHTTPRequestHandler):
         self._release()
         self.send_response(resp.status)
         self.send_header("Content-Type", resp.content_type)
-        self.send_header("Content-Length", str(len(data)))
+        if drip:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(len(data)))
         for name, value in resp.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
+        if not drip:
+            self.wfile.write(data)
+            return
+        for byte in data:
+            if self.emulator._stopping.wait(drip):
+                self.close_connection = True
+                return
+            self._write_chunk(bytes([byte]))
+        self._write_chunk(b"")
 
     def _send_raw(self, raw: RawAnswer, req: RecordedRequest) -> None:
         own = {name.lower() for name in raw.headers}
@@ -249,6 +268,8 @@ class Handler(BaseHTTPRequestHandler):
                     self._write_chunk(dialect.unknown)
                 elif fault.kind == "stall":
                     emu._wait(fault.seconds)
+            if fault is not None and fault.kind == "trickle":
+                emu._wait(fault.seconds)
             if index > 0:
                 emu._wait(emu.chunk_delay)
             if index == len(frames) - 1:

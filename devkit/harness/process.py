@@ -104,6 +104,7 @@ class _Session:
     messages: list[ReceivedMessage] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     done: bool = False
+    seen: set[str] = field(default_factory=set)  # the message types so far: order checks stay O(1) per message
 
 
 class Demux:
@@ -163,7 +164,8 @@ class Demux:
 
     def _session_message(self, session: _Session, obj: dict, ts: float) -> list[str]:
         msg = ReceivedMessage(ts, obj)
-        problems = v.check_session_order([x.type for x in session.messages], msg.type)
+        problems = v.check_session_order(session.seen, msg.type)
+        session.seen.add(msg.type)
         if msg.type == "stream":
             problems += v.check_stream_item(session.action, msg.data)
         elif msg.type == "error":

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -141,7 +141,7 @@ def check_event(obj: Mapping, manifest_seen: bool) -> list[str]:
     return problems
 
 
-def check_session_order(previous: Sequence[str], new_type: str) -> list[str]:
+def check_session_order(previous: Collection[str], new_type: str) -> list[str]:
     """Per session: 0..n stream, at most one error, exactly one end and it is last."""
     if "end" in previous:
         return [f"session.after_end: a {new_type!r} message arrived after `end`"]

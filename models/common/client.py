@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 
+import httpx
 from gigachat import GigaChatSyncClient
 from gigachat.api.models import _get_models_kwargs
 from gigachat.api.utils import execute_request_sync
@@ -23,10 +24,14 @@ from gigachat.settings import Settings
 from pydantic import BaseModel
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
+from .bounded import Bounds, bound, is_bound
 from .settings import AuthMethod, GigaChatSettings
 from .trust import ssl_context_for
 
 MAX_CACHED_CLIENTS = 32
+# Tokens a client was issued, newest last: an answer may echo the one its request carried, so error messages withhold
+# every token still in use (a request may carry the one before the newest while another request renews it).
+_TOKENS_KEPT = 4
 # Token expiry times below this are Unix seconds, not milliseconds: 10**11 ms is March 1973, 10**11 s is year 5138.
 _SECONDS_BEFORE = 10**11
 
@@ -83,6 +88,20 @@ class ExplicitClient(GigaChatSyncClient):
         self._sync_token_lock = threading.RLock()
         self._client_instance = None
         self._auth_client_instance = None
+        self.issued_tokens: deque[str] = deque(maxlen=_TOKENS_KEPT)
+
+    # The SDK's own httpx clients, built as the SDK builds them, with every answer bounded in size and time
+    # (bounded.py): `Request timeout` is the longest a request may run, not only the longest wait for data.
+    @property
+    def _client(self) -> httpx.Client:
+        return self._bounded(super()._client)
+
+    @property
+    def _auth_client(self) -> httpx.Client:
+        return self._bounded(super()._auth_client)
+
+    def _bounded(self, client: httpx.Client) -> httpx.Client:
+        return client if is_bound(client) else bound(client, Bounds(seconds=self._settings.timeout))
 
     @_with_auth
     def list_models(self) -> ModelList:
@@ -101,7 +120,9 @@ class ExplicitClient(GigaChatSyncClient):
             super()._update_token()
             token = self._access_token
             if token is not None and 0 < token.expires_at < _SECONDS_BEFORE:
-                self._access_token = token.model_copy(update={"expires_at": token.expires_at * 1000})
+                self._access_token = token = token.model_copy(update={"expires_at": token.expires_at * 1000})
+            if token is not None and token.access_token not in self.issued_tokens:
+                self.issued_tokens.append(token.access_token)
 
 
 def sdk_settings(settings: GigaChatSettings) -> ExplicitSettings:
@@ -162,6 +183,11 @@ class ClientCache:
                 self._clients.popitem(last=False)
         return client
 
+    def peek(self, settings: GigaChatSettings) -> GigaChatSyncClient | None:
+        """The cached client of these settings, if there is one; never builds one."""
+        with self._lock:
+            return self._clients.get(fingerprint(settings))
+
     def __len__(self) -> int:
         return len(self._clients)
 
@@ -182,3 +208,11 @@ clients = ClientCache()
 
 def client_for(settings: GigaChatSettings) -> GigaChatSyncClient:
     return clients.get(settings)
+
+
+def withheld(settings: GigaChatSettings) -> tuple[str, ...]:
+    """Every credential-derived value a message must not quote: the settings' own secrets and the access tokens the
+    client of these settings was issued (OAuth or /token), which never appear in the settings."""
+    client = clients.peek(settings)
+    tokens = tuple(client.issued_tokens) if isinstance(client, ExplicitClient) else ()
+    return settings.secrets() + tokens

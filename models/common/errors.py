@@ -30,12 +30,22 @@ from dify_plugin.errors.model import (
 )
 from gigachat.exceptions import GigaChatException, ModelNotSpecifiedError, ResponseError
 
+from .bounded import AnswerTooLarge, UnknownEncoding
+from .client import withheld
 from .prefix import PREFIX
 from .settings import AuthMethod, CredentialsError, GigaChatSettings
 
 _MAX_SERVER_MESSAGE = 300
-# A server message sharing this many consecutive characters with the request is treated as an echo of it.
+# A server message sharing this many consecutive characters with the request's text is treated as an echo of it.
 _ECHO_WINDOW = 16
+# With a credential (a key, a password, an issued token, their encoded forms) the bar is lower: any run of this many
+# of its characters, or the whole value when it is shorter. Six characters of a random secret do not turn up in a
+# message by chance; a shorter fragment tells nobody much.
+_SECRET_WINDOW = 6
+# A run this long of base64 characters mixing capitals, small letters and digits is a credential of some kind (a
+# token a proxy issued, a Basic string), even one the plugin does not know: GigaChat's own messages hold nothing like
+# it (its ids are UUIDs of one case, its names identifiers).
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/=_.-]{32,}")  # dots join the parts of a JWT
 _WITHHELD = "(GigaChat's message is withheld because it quotes the request)"
 # What a request id looks like (GigaChat sends a UUID in X-Request-Id, in every recorded answer, errors included); a
 # header of any other shape is not quoted.
@@ -59,32 +69,48 @@ def invoke_error(
     settings: GigaChatSettings | None = None,
     sensitive: Iterable[str] = (),
     blame: Blame | None = None,
+    *,
+    quote_server: bool = True,
 ) -> InvokeError:
-    """Map any exception raised while talking to GigaChat to the InvokeError a Dify user should see."""
+    """Map any exception raised while talking to GigaChat to the InvokeError a Dify user should see.
+
+    `sensitive`: the request's texts, which a message must not quote. `quote_server=False`: never quote GigaChat's
+    message, for answers to requests whose content cannot be compared with it (an uploaded file of any size)."""
     if isinstance(error, InvokeError):
         return error
-    secrets = tuple(s for s in (*sensitive, *(settings.secrets() if settings else ())) if s)
     if isinstance(error, CredentialsError):
         return InvokeAuthorizationError(PREFIX + str(error))
     if isinstance(error, ResponseError):
-        return _with_request_id(_response_error(error, settings, secrets, blame), error, secrets)
+        texts = tuple(text for text in sensitive if text)
+        secrets = withheld(settings) if settings else ()
+        mapped = _response_error(error, settings, texts, secrets, blame, quote_server)
+        return _with_request_id(mapped, error, texts, secrets)
+    if isinstance(error, AnswerTooLarge):
+        what = f"A line of GigaChat's answer is larger than the plugin reads ({error.limit // 2**20} MiB)"
+        if not error.line:
+            what = f"GigaChat's answer is larger than the plugin reads ({error.limit // 2**20} MiB)"
+        return InvokeServerUnavailableError(PREFIX + f"{what}; check that 'API base URL' leads to GigaChat.")
     if isinstance(error, httpx.TimeoutException):
         return InvokeConnectionError(
             PREFIX + f"{_step(error, settings)} timed out; try again or raise 'Request timeout'."
         )
     if isinstance(error, httpx.TransportError):
         return _transport_error(error, settings)
+    if isinstance(error, RecursionError):  # a schema or value nested past Python's stack (enums of lists in lists)
+        return InvokeBadRequestError(PREFIX + "the request holds JSON nested too deeply to read; flatten it.")
     if isinstance(error, ModelNotSpecifiedError):
         return InvokeBadRequestError(PREFIX + "no model was named in the request.")
-    if isinstance(error, pydantic.ValidationError | json.JSONDecodeError | GigaChatException):
+    if isinstance(error, pydantic.ValidationError | json.JSONDecodeError | GigaChatException | UnknownEncoding):
         return InvokeServerUnavailableError(PREFIX + "GigaChat sent a response the plugin could not read.")
     return InvokeError(PREFIX + f"unexpected {type(error).__name__} while talking to GigaChat.")
 
 
-def step_error(error: BaseException, settings: GigaChatSettings | None, step: str) -> InvokeError:
+def step_error(
+    error: BaseException, settings: GigaChatSettings | None, step: str, *, quote_server: bool = True
+) -> InvokeError:
     """The mapped error of one step of a request that is not the chat call itself (uploading a file, downloading a
     generated image), its sentence starting with that step."""
-    mapped = invoke_error(error, settings)
+    mapped = invoke_error(error, settings, quote_server=quote_server)
     detail = str(mapped.description or mapped).removeprefix(PREFIX)
     return type(mapped)(PREFIX + f"{step} failed: {detail}")
 
@@ -99,20 +125,27 @@ def credentials_failure(
     return CredentialsValidateFailedError(str(mapped.description or mapped).removeprefix(PREFIX))
 
 
-def _with_request_id(mapped: InvokeError, error: ResponseError, secrets: tuple[str, ...]) -> InvokeError:
+def _with_request_id(
+    mapped: InvokeError, error: ResponseError, texts: tuple[str, ...], secrets: tuple[str, ...]
+) -> InvokeError:
     """The message with GigaChat's X-Request-Id, the one thing Sber's support needs to find the request."""
     request_id = (error.headers or {}).get("x-request-id") or ""
-    if not _REQUEST_ID.fullmatch(request_id) or safe_server_message(request_id, secrets) != request_id:
+    if not _REQUEST_ID.fullmatch(request_id) or safe_server_message(request_id, texts, secrets) != request_id:
         return mapped
     return type(mapped)(f"{mapped.description} GigaChat's request id: {request_id}.")
 
 
 def _response_error(
-    error: ResponseError, settings: GigaChatSettings | None, secrets: tuple[str, ...], blame: Blame | None
+    error: ResponseError,
+    settings: GigaChatSettings | None,
+    texts: tuple[str, ...],
+    secrets: tuple[str, ...],
+    blame: Blame | None,
+    quote_server: bool,
 ) -> InvokeError:
     status = error.status_code
     code, said = _server_detail(error.content)
-    message = safe_server_message(said, secrets)
+    message = safe_server_message(said, texts, secrets) if quote_server else ""
     if _is_oauth(error, settings):
         return _oauth_error(status, code, message, settings)
     detail = f": {message}" if message else ""
@@ -258,22 +291,38 @@ def _server_detail(content: bytes | None) -> tuple[int | None, str]:
     return code, message if isinstance(message, str) else ""
 
 
-def safe_server_message(message: str, sensitive: Iterable[str]) -> str:
-    """GigaChat's message, unless it quotes a secret or the request (some gateways echo the body they reject)."""
+def safe_server_message(message: str, texts: Iterable[str], secrets: Iterable[str] = ()) -> str:
+    """GigaChat's message as shown, unless what is shown quotes the request's texts (some gateways echo the body they
+    reject) or anything derived from a credential (a gateway echoing the Authorization header)."""
     text = " ".join(message.split())[:_MAX_SERVER_MESSAGE]
     lowered = text.lower()
-    for value in sensitive:
+    if any(_looks_like_a_credential(run) for run in _BASE64_RUN.findall(text)):
+        return _WITHHELD
+    for value in texts:
         # Squashed like the message, or a multi-line prompt echoed back would never match.
         value = " ".join(value.split()).lower()
         if len(value) >= 8 and value in lowered:
             return _WITHHELD
-        if len(value) >= _ECHO_WINDOW and _shares_window(lowered, value):
+        if len(value) >= _ECHO_WINDOW and _shares_window(lowered, value, _ECHO_WINDOW):
+            return _WITHHELD
+    for value in secrets:
+        if _shares_window(lowered, value.lower(), min(_SECRET_WINDOW, len(value))):
             return _WITHHELD
     return text
 
 
-def _shares_window(message: str, text: str) -> bool:
-    return any(message[i : i + _ECHO_WINDOW] in text for i in range(len(message) - _ECHO_WINDOW + 1))
+def _looks_like_a_credential(run: str) -> bool:
+    return any(c.isupper() for c in run) and any(c.islower() for c in run) and any(c.isdigit() for c in run)
+
+
+def _shares_window(message: str, value: str, window: int) -> bool:
+    """Whether any `window` consecutive characters of `value` occur in `message` (both already lower-cased)."""
+    if window <= 0 or len(message) < window or len(value) < window:
+        return False
+    if len(value) > len(message):  # a long prompt: search it for each piece of the short message
+        return any(message[i : i + window] in value for i in range(len(message) - window + 1))
+    pieces = {message[i : i + window] for i in range(len(message) - window + 1)}
+    return any(value[i : i + window] in pieces for i in range(len(value) - window + 1))
 
 
 def _is_html(content: bytes | None) -> bool:

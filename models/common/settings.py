@@ -91,12 +91,17 @@ class GigaChatSettings(BaseModel):
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     prompt_caching: bool = True
     embedding_parallelism: int  # parse_credentials fills it in: its default depends on the scope
+    # The only hosts files are downloaded from ("host" for any port, "host:port", IPv6 in brackets); empty: any host
+    # the download rules allow (models/llm/downloads.py).
+    file_hosts: tuple[str, ...] = ()
 
     def secrets(self) -> tuple[str, ...]:
-        """Every value that must never appear in a message, a log line or a traceback."""
+        """Every value that must never appear in a message, a log line or a traceback, encoded forms included: the
+        key's decoded pair, and the Basic string of user and password that `/token` receives."""
         values = (self.authorization_key, self.password, self.access_token, self.client_key, self.client_key_password)
         raw_pair = _decoded_pair(self.authorization_key) if self.authorization_key else None
-        return tuple(v for v in (*values, *(raw_pair or ())) if v)
+        basic = base64.b64encode(f"{self.username}:{self.password}".encode()).decode() if self.password else None
+        return tuple(v for v in (*values, *(raw_pair or ()), basic) if v)
 
     @property
     def api_host(self) -> str:
@@ -125,6 +130,7 @@ def parse_credentials(credentials: Mapping[str, object]) -> GigaChatSettings:
             DEFAULT_TIMEOUT_SECONDS,
         ),
         "prompt_caching": _switch(values.get("prompt_caching"), default=True),
+        "file_hosts": file_hosts(values.get("file_hosts")),
     }
     parallelism = _bounded(
         values.get("embedding_parallelism"), "Embedding parallelism", int, 1, MAX_EMBEDDING_PARALLELISM
@@ -196,6 +202,22 @@ def normalize_authorization_key(value: str | None) -> str:
         "Authorization key: expected the base64 'Authorization key' from GigaChat API studio "
         "or 'client_id:client_secret'; the value entered is neither."
     )
+
+
+def file_hosts(value: str | None) -> tuple[str, ...]:
+    """'File hosts': host names or addresses, each with an optional port, separated by commas or spaces."""
+    hosts = []
+    for entry in (value or "").replace(",", " ").split():
+        try:
+            parts = urlsplit(f"//{entry}")
+            host, port = parts.hostname, parts.port
+        except ValueError:
+            host = port = None
+        if not host or parts.username or parts.path or parts.query or parts.fragment:
+            raise CredentialsError(f"File hosts: '{entry[:80]}' is not a host name or address with an optional port.")
+        host = f"[{host}]" if ":" in host else host
+        hosts.append(f"{host}:{port}" if port else host)
+    return tuple(dict.fromkeys(hosts))
 
 
 def normalize_access_token(value: str) -> str:
@@ -332,9 +354,16 @@ def _url(value: str | None, default: str, field: str) -> str:
 
 
 def _switch(value: str | None, *, default: bool) -> bool:
+    """A yes/no field; a value that is neither (a typo, "enabled", "да") means the default: for 'Verify TLS
+    certificates' an unclear answer must never turn verification off."""
     if value is None:
         return default
-    return value.lower() in ("true", "1", "yes", "on")
+    answer = value.lower()
+    if answer in ("true", "1", "yes", "on"):
+        return True
+    if answer in ("false", "0", "no", "off"):
+        return False
+    return default
 
 
 def _bounded(

@@ -61,3 +61,15 @@ def estimate_tokens(text: str) -> int:
 
 def estimate_prompt_tokens(texts: list[str]) -> int:
     return sum(estimate_tokens(text) + MESSAGE_OVERHEAD for text in texts)
+
+
+# Usage numbers from an answer go to Dify's billing and its usage records, so a broken or hostile server's negative
+# or astronomical counts are clamped first. A hundred million tokens in one call is far beyond any context window
+# the plugin lists (128,000 tokens, models/llm/*.yaml) and any embedding batch the plugin sends, and keeps
+# sums of counts well inside the 32-bit integers databases commonly store them in.
+MAX_BILLABLE_TOKENS = 100_000_000
+
+
+def billable(tokens: int) -> int:
+    """A token count from an answer, clamped to what one call can have used: never negative, never absurd."""
+    return min(max(tokens, 0), MAX_BILLABLE_TOKENS)

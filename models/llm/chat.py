@@ -32,14 +32,14 @@ from ..common.client import client_for, fingerprint
 from ..common.errors import invoke_error
 from ..common.retry import OpenStream, call_with_retries, open_stream
 from ..common.settings import GigaChatSettings, ProtocolChoice, parse_credentials, protocol_choice
-from ..common.tokens import estimate_prompt_tokens, estimate_tokens
+from ..common.tokens import billable, estimate_prompt_tokens, estimate_tokens
 from . import wire_v1, wire_v2
 from .conversation import countable_texts, to_turns
 from .exchange import ChatProtocol, ChatRequest, Delta, Turn, Usage
 from .files import Media
 from .generated import GeneratedImages, message_content
 from .params import generation_fields, response_schema
-from .stream import Assembler, dify_chunks
+from .stream import Assembler, dify_chunks, fitting
 from .tools import (
     STRUCTURED_OUTPUT_FUNCTION,
     ToolNames,
@@ -196,11 +196,13 @@ class _Call:
                 opaque_body=assembler.opaque_body(),
             )
             usage = self._usage(assembler.answer.usage, assembler.answer.text)
+            result = LLMResult(model=self.request.model, message=message, usage=usage)
+            fitting(result.to_llm_result_chunk())  # dify_plugin sends a blocking answer as one chunk, one line
         except Exception as error:
             raise self._error(error) from None
         finally:
             uploads.delete_all()
-        return LLMResult(model=self.request.model, message=message, usage=usage)
+        return result
 
     def stream(self) -> Iterator[LLMResultChunk]:
         uploads = RequestFiles(self.client, self.settings)
@@ -248,7 +250,7 @@ class _Call:
             # GigaChat sends usage with every final answer; the estimate covers a proxy that strips it.
             prompt = estimate_prompt_tokens(_texts(self.request.turns))
             usage = Usage(prompt, estimate_tokens(answer))
-        return self.usage_for(usage.input_tokens, usage.output_tokens)
+        return self.usage_for(billable(usage.input_tokens), billable(usage.output_tokens))
 
     def _error(self, error: Exception) -> InvokeError:
         blame = functools.partial(blamed_tools, functions=self.request.functions, names=self.request.names)

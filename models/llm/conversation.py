@@ -208,16 +208,22 @@ def _without_empty(turns: list[Turn]) -> list[Turn]:
 
 
 def _joined(turns: list[Turn]) -> list[Turn]:
-    """Join consecutive system, user, or plain assistant messages: GigaChat expects alternating turns."""
-    joined: list[Turn] = []
+    """Join consecutive system, user, or plain assistant messages: GigaChat expects alternating turns.
+
+    Each run of joinable turns is joined once, at its end: joining pairwise would copy the growing text again for
+    every message, quadratic in a history of thousands of short messages."""
+    runs: list[list[Turn]] = []
     for turn in turns:
-        previous = joined[-1] if joined else None
-        if previous and _joinable(previous, turn):
-            text = "\n\n".join(t for t in (previous.text, turn.text) if t)
-            joined[-1] = replace(previous, text=text, attachments=previous.attachments + turn.attachments)
+        if runs and _joinable(runs[-1][-1], turn):
+            runs[-1].append(turn)
         else:
-            joined.append(turn)
-    return joined
+            runs.append([turn])
+    return [run[0] if len(run) == 1 else _join(run) for run in runs]
+
+
+def _join(run: list[Turn]) -> Turn:
+    text = "\n\n".join(turn.text for turn in run if turn.text)
+    return replace(run[0], text=text, attachments=tuple(a for turn in run for a in turn.attachments))
 
 
 def _joinable(first: Turn, second: Turn) -> bool:

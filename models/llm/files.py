@@ -31,7 +31,9 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import struct
 import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -49,6 +51,17 @@ from .exchange import Turn
 
 MB = 1024 * 1024
 _PLACEHOLDER = "pending-file:"
+# DOCX, PPTX and EPUB are ZIP archives, opened here only to read their list of files and the first bytes of one of
+# them. Apache POI, which reads the same formats, refuses by default an entry that inflates more than 100 times
+# (a minimum inflate ratio of 0.01) once it exceeds 100 KB, and archives of more than 1,000 entries
+# (poi.apache.org, ZipSecureFile). The plugin takes the ratio and allows ten times the entries: an EPUB or a long
+# presentation holds a file per chapter, slide or picture. The list itself is bounded before it is parsed, at 200
+# bytes an entry, since a lying entry count would not stop a reader that walks the list's bytes.
+MAX_ARCHIVE_ENTRIES = 10_000
+MAX_INFLATE_RATIO = 100
+_RATIO_GRACE_BYTES = 100 * 1024
+_MAX_DIRECTORY_BYTES = MAX_ARCHIVE_ENTRIES * 200
+_END_RECORD = struct.Struct("<4s4H2LH")  # a ZIP's end of central directory record (PKWARE APPNOTE 4.3.16)
 
 
 class Kind(StrEnum):
@@ -274,11 +287,18 @@ def too_large(size: int | None, kind: Kind, limits: Limits = LIMITS) -> str:
     return f"{actual}GigaChat takes {kind.value}s of at most {megabytes(limits.max_bytes(kind))}"
 
 
+class Unreadable(Exception):
+    """Bytes the plugin will not read further (an archive built to exhaust a reader); says why, after the name."""
+
+
 def verified_type(data: bytes, pending: PendingFile) -> FileType:
     """The type to upload the file as, read from its bytes; a type GigaChat refuses or of another kind is an error."""
     assert pending.kind is not None
     declared = pending.declared
-    actual = sniff(data, declared.mime if declared else "")
+    try:
+        actual = sniff(data, declared.mime if declared else "")
+    except Unreadable as error:
+        raise bad(f"{pending.label} {error}") from None
     found = ACCEPTED.get(actual or "")
     if found is None:
         what = _UNSUPPORTED_NAMES.get(actual or "", "of a type GigaChat does not take")
@@ -331,19 +351,53 @@ def sniff(data: bytes, declared: str = "") -> str | None:
 
 
 def _zip_type(data: bytes) -> str:
+    _check_directory(data)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:  # reads the directory only; nothing is extracted to disk
-            names = set(archive.namelist())
-            small = "mimetype" in names and archive.getinfo("mimetype").file_size < 64
-            if small and archive.read("mimetype").strip() == b"application/epub+zip":
-                return "application/epub"
-    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError):
+            entries = archive.infolist()
+            _check_ratios(entries)
+            names = {entry.filename for entry in entries}
+            if "mimetype" in names:
+                # At most a few bytes, whatever the entry claims or holds: EPUB's marker is 20 bytes.
+                with archive.open("mimetype") as entry:
+                    if entry.read(64).strip() == b"application/epub+zip":
+                        return "application/epub"
+    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, EOFError, NotImplementedError, zlib.error):
         return "application/zip"
     if "word/document.xml" in names:
         return _DOCX
     if "ppt/presentation.xml" in names:
         return "application/pptx"
     return "application/zip"
+
+
+def _check_directory(data: bytes) -> None:
+    """Refuse an archive whose list of files is too long to parse, read from its end record before any parsing."""
+    at = data.rfind(b"PK\x05\x06", max(0, len(data) - _END_RECORD.size - 0xFFFF))
+    if at < 0 or len(data) - at < _END_RECORD.size:
+        return  # no end record: zipfile finds no archive either
+    entries, directory_bytes = _END_RECORD.unpack_from(data, at)[4:6]
+    if entries > MAX_ARCHIVE_ENTRIES:
+        count = f"{entries:,}" + (" or more" if entries == 0xFFFF else "")  # 0xFFFF: the count is in a ZIP64 record
+        raise Unreadable(
+            f"is an archive of {count} files; the plugin reads archives of at most {MAX_ARCHIVE_ENTRIES:,}."
+        )
+    if directory_bytes > _MAX_DIRECTORY_BYTES:
+        raise Unreadable(
+            f"is an archive whose list of files takes {megabytes(directory_bytes)}; the plugin reads archives of at "
+            f"most {MAX_ARCHIVE_ENTRIES:,} files."
+        )
+
+
+def _check_ratios(entries: list[zipfile.ZipInfo]) -> None:
+    """Refuse an archive with an entry that inflates implausibly far (a ZIP bomb): GigaChat would have to unpack it."""
+    ratios = [e.file_size // max(e.compress_size, 1) for e in entries if e.file_size > _RATIO_GRACE_BYTES]
+    worst = max(ratios, default=0)
+    if worst > MAX_INFLATE_RATIO:
+        raise Unreadable(
+            f"would expand to {worst:,} times its packed size, like a ZIP bomb; the plugin takes archives whose files "
+            f"expand at most {MAX_INFLATE_RATIO} times."
+        )
 
 
 def _text_type(sample: bytes) -> str | None:
@@ -387,12 +441,3 @@ def check_download_url(url: str, label: str) -> None:
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         scheme = parts.scheme or "no scheme"
         raise bad(f"{label} has a URL with {scheme}; only http and https URLs are downloaded.")
-
-
-def host_of(url: str) -> str:
-    """The host and port of a URL, for messages: never the path or query (Dify's file URLs carry a signature)."""
-    try:
-        parts = urlsplit(url)
-        return parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else "the file server"
-    except ValueError:
-        return "the file server"

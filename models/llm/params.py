@@ -43,6 +43,8 @@ def response_schema(parameters: Mapping[str, object]) -> dict | None:
         value = json.loads(raw) if isinstance(raw, str) else raw
     except ValueError:
         raise InvokeBadRequestError(PREFIX + "the 'json_schema' parameter is not valid JSON.") from None
+    except RecursionError:
+        raise InvokeBadRequestError(PREFIX + "the 'json_schema' parameter is nested too deeply to read.") from None
     if not isinstance(value, dict):
         raise InvokeBadRequestError(PREFIX + "the 'json_schema' parameter must be a JSON object.")
     # Dify wraps the schema as {"schema": ..., "name": "llm_response"}; a bare schema is accepted too.

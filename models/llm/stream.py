@@ -9,17 +9,23 @@ Usage normally comes once, with the last piece. Where it comes more than once, e
 later report may be partial (GigaChat's threads streams report 64 prompt and 23 completion tokens with the first
 piece, then 0 and 8 with the last: ai-forever/gigachat tests/data/threads/post_thread_messages_run.stream), so taking
 the last one would lose tokens and adding them up would count some twice.
+
+Every chunk is one line on the plugin's stdout, and Dify's daemon stops reading a plugin whose line reaches 5 MiB,
+then kills it (PLUGIN_RUNTIME_MAX_BUFFER_SIZE), ending every request it serves. So text is passed on in pieces of
+at most MAX_PIECE_CHARS characters, which JSON writes in at most 6 bytes each (a control character as \u001b):
+1.5 MiB a line at worst. What cannot be split (a tool call, the one chunk of a blocking answer) is measured, and an
+answer that cannot fit is a typed error instead of a line that would kill the process.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dify_plugin.entities.model.llm import LLMResultChunk, LLMResultChunkDelta, LLMUsage
 from dify_plugin.entities.model.message import AssistantPromptMessage, ImagePromptMessageContent
-from dify_plugin.errors.model import InvokeBadRequestError, InvokeConnectionError
+from dify_plugin.errors.model import InvokeBadRequestError, InvokeConnectionError, InvokeServerUnavailableError
 
 from ..common.prefix import PREFIX
 from .conversation import STATE_KEY, tool_call_id
@@ -30,6 +36,10 @@ BLACKLIST_NOTICE = (
     "\n\n[GigaChat declined to answer this request: its content rules restrict the topic (finish_reason=blacklist).]"
 )
 _FINISH_REASONS = {"stop": "stop", "length": "length", "function_call": "tool_calls", "blacklist": "stop"}
+MiB = 1024 * 1024
+MAX_PIECE_CHARS = 256 * 1024
+# What one chunk may take as JSON: the daemon's 5 MiB line, less room for the envelope around the chunk.
+MAX_CHUNK_BYTES = 5 * MiB - 4096
 
 
 class StopBuffer:
@@ -73,11 +83,15 @@ class StopBuffer:
 
 @dataclass
 class _Answer:
-    text: str = ""
+    parts: list[str] = field(default_factory=list)  # joined once, when asked: appending to one string is quadratic
     call: FunctionCall | None = None
     state_id: str | None = None
     finish_reason: str | None = None
     usage: Usage | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
 
 
 class Assembler:
@@ -107,7 +121,7 @@ class Assembler:
         if text:
             out.append(self._close_thinking())
             visible = self._stop.feed(text)
-            self.answer.text += visible
+            self.answer.parts.append(visible)
             out.append(visible)
         if delta.finish_reason:
             self.answer.finish_reason = delta.finish_reason
@@ -126,7 +140,7 @@ class Assembler:
                 "parameters or rephrase the request."
             )
         rest = self._close_thinking() + self._stop.flush()
-        self.answer.text += rest
+        self.answer.parts.append(rest)
         if reason == "blacklist":
             rest += BLACKLIST_NOTICE
         return rest
@@ -193,23 +207,37 @@ def dify_chunks(
     index = 0
     for delta in deltas:
         images = images_of(delta) if images_of and delta.generated_images else ()  # before the next yield
-        text = assembler.pieces(delta)
-        if text:
-            yield _chunk(model, index, AssistantPromptMessage(content=text))
+        for piece in _pieces(assembler.pieces(delta)):
+            yield _chunk(model, index, AssistantPromptMessage(content=piece))
             index += 1
         for image in images:
             yield _chunk(model, index, AssistantPromptMessage(content=[image]))
             index += 1
-    tail = assembler.tail()
-    if tail:
-        yield _chunk(model, index, AssistantPromptMessage(content=tail))
+    for piece in _pieces(assembler.tail()):
+        yield _chunk(model, index, AssistantPromptMessage(content=piece))
         index += 1
     if calls := assembler.tool_calls():
         message = AssistantPromptMessage(content="", tool_calls=calls, opaque_body=assembler.opaque_body())
-        yield _chunk(model, index, message)
+        yield fitting(_chunk(model, index, message))
         index += 1
     usage = usage_of(assembler.answer.usage, assembler.answer.text)
     yield _chunk(model, index, AssistantPromptMessage(content=""), usage, assembler.finish_reason())
+
+
+def fitting(chunk: LLMResultChunk) -> LLMResultChunk:
+    """The chunk, if its line fits what the daemon reads; else a typed error (the process must not die of it)."""
+    size = len(chunk.model_dump_json().encode())
+    if size > MAX_CHUNK_BYTES:
+        raise InvokeServerUnavailableError(
+            PREFIX + f"GigaChat's answer is {size / MiB:.1f} MiB in one message to Dify, and Dify's plugin daemon "
+            "reads at most 5 MiB a message: text is passed on in pieces when streamed, but a tool call or a "
+            "blocking answer cannot be split. Ask for a shorter answer, or stream it."
+        )
+    return chunk
+
+
+def _pieces(text: str) -> list[str]:
+    return [text[i : i + MAX_PIECE_CHARS] for i in range(0, len(text), MAX_PIECE_CHARS)]
 
 
 def _chunk(

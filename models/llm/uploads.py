@@ -24,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import certifi
-import httpx
 from dify_plugin.errors.model import InvokeBadRequestError
 from gigachat import GigaChatSyncClient
 from gigachat.exceptions import ResponseError
@@ -33,12 +32,10 @@ from ..common.errors import step_error
 from ..common.retry import RetryPolicy, call_with_retries
 from ..common.settings import GigaChatSettings
 from . import files
+from .downloads import DOWNLOAD_SECONDS, download
 from .exchange import ChatRequest
 from .files import LIMITS, Budget, FileType, Limits, PendingFile, bad
 
-# Downloads from Dify's file server: a slow or stalled server fails the request instead of holding it.
-DOWNLOAD_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-MAX_REDIRECTS = 5
 DELETE_POLICY = RetryPolicy(attempts=2, base_delay=0.2, max_delay=1.0)
 MAX_LEFTOVERS = 1000  # per client: ids whose deletion failed, retried later; bounded so memory is too
 
@@ -91,7 +88,9 @@ class RequestFiles:
         elif part.url.startswith("data:"):
             data = files.decode_base64(part.url, pending, self.limits)
         elif part.url:
-            data = download(part.url, pending, self.limits, _download_context(self.settings.ca_certificate))
+            context = _download_context(self.settings.ca_certificate)
+            seconds = min(DOWNLOAD_SECONDS, self.settings.timeout)
+            data = download(part.url, pending, self.limits, context, seconds, self.settings.file_hosts)
         else:
             raise bad(f"{pending.label} has neither data nor a URL.")
         files.check_size(len(data), pending.kind, pending.label, self.limits)
@@ -104,7 +103,8 @@ class RequestFiles:
                 lambda: self.client.upload_file((name, blob.data, blob.file_type.mime), purpose="general")
             )
         except Exception as error:
-            raise step_error(error, self.settings, f"uploading {blob.pending.label}") from None
+            # GigaChat's message is never quoted: it may echo the file, which no check could compare it with cheaply.
+            raise step_error(error, self.settings, f"uploading {blob.pending.label}", quote_server=False) from None
         self.uploaded.append(uploaded.id_)
         return uploaded.id_
 
@@ -147,50 +147,6 @@ class _Leftovers:
 
 
 _leftovers = _Leftovers()
-
-
-def download(url: str, pending: PendingFile, limits: Limits, verify: ssl.SSLContext | bool = True) -> bytes:
-    """The body of an http(s) URL, in memory, at most the file kind's size limit; redirects are followed by hand so
-    that every hop is checked (http(s) only, at most MAX_REDIRECTS)."""
-    assert pending.kind is not None
-    label = pending.label
-    headers = {"Accept-Encoding": "identity"}  # the size cap then counts real bytes, and no decompression bomb
-    with httpx.Client(timeout=DOWNLOAD_TIMEOUT, follow_redirects=False, verify=verify) as http:
-        for _ in range(MAX_REDIRECTS + 1):
-            files.check_download_url(url, label)
-            host = files.host_of(url)
-            try:
-                with http.stream("GET", url, headers=headers) as response:
-                    if response.is_redirect and "location" in response.headers:
-                        url = str(response.url.join(response.headers["location"]))
-                        continue
-                    if response.status_code != 200:
-                        raise bad(f"downloading {label} from {host} failed: HTTP {response.status_code}.")
-                    return _body(response, limits, pending)
-            except httpx.TimeoutException:
-                raise bad(f"downloading {label} from {host} timed out.") from None
-            except httpx.ConnectError:
-                raise bad(
-                    f"could not connect to {host} to download {label}; Dify's FILES_URL must be reachable from "
-                    "the plugin."
-                ) from None
-            except (httpx.HTTPError, httpx.InvalidURL) as error:
-                raise bad(f"downloading {label} from {host} failed ({type(error).__name__}).") from None
-    raise bad(f"downloading {label} took more than {MAX_REDIRECTS} redirects.")
-
-
-def _body(response: httpx.Response, limits: Limits, pending: PendingFile) -> bytes:
-    assert pending.kind is not None
-    limit = limits.max_bytes(pending.kind)
-    length = response.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
-        raise bad(f"{pending.label} is {files.too_large(int(length), pending.kind, limits)}.")
-    body = bytearray()
-    for chunk in response.iter_bytes():
-        body += chunk
-        if len(body) > limit:
-            raise bad(f"{pending.label} is {files.too_large(None, pending.kind, limits)}.")
-    return bytes(body)
 
 
 @functools.lru_cache(maxsize=8)

@@ -32,6 +32,7 @@ from ..common.errors import invoke_error
 from ..common.prefix import PREFIX
 from ..common.retry import call_with_retries
 from ..common.settings import parse_credentials
+from ..common.tokens import billable
 from .batching import (
     REPLY_BUDGET_BYTES,
     ROUNDED_FLOAT_BYTES,
@@ -138,7 +139,7 @@ def _embed_batch(
         raise InvokeServerUnavailableError(
             PREFIX + f"GigaChat returned {len(items)} vectors for {len(texts)} texts; nothing was embedded."
         )
-    return [(item.embedding, item.usage.prompt_tokens) for item in items]
+    return [(item.embedding, billable(item.usage.prompt_tokens)) for item in items]
 
 
 def run_in_order(tasks: Sequence[Callable[[], T]], workers: int) -> list[T]:

@@ -1,17 +1,23 @@
-"""Malformed and hostile input from Dify or from a user, as one table through the packaged plugin: each request
-ends in a typed error whose message says what was wrong (or, where the input is merely odd, in a valid answer),
-never in a crash, an untyped error or a reply line the daemon would choke on (the harness checks every stdout line,
-5 MiB included); and after the whole corpus the same process serves a normal request."""
+"""Malformed and hostile input from Dify, from a user, from a file server or from whatever answers at GigaChat's URL,
+as two tables through the packaged plugin: each request ends in a typed error whose message says what was wrong
+(or, where the input is merely odd, in a valid answer), never in a crash, an untyped error or a reply line the daemon
+would choke on (the harness checks every stdout line, 5 MiB included); a hostile input costs the process little
+memory; and after the whole corpus the same process serves a normal request."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from devkit.bombs import MiB, gzip_layers, zip_bomb, zip_of_entries
+from devkit.emulator import Fault, GigaChatEmulator, Reply
+from devkit.file_server import FileServer
 from devkit.harness import messages as m
-from devkit.rig import PROVIDER
+from devkit.rig import PROVIDER, PeakMemory
 from tests import file_samples as files
 
 pytestmark = pytest.mark.e2e
@@ -20,6 +26,8 @@ EMBEDDER = "Embeddings"
 BAD = "InvokeBadRequestError"
 AUTH = "InvokeAuthorizationError"
 CREDS = "CredentialsValidateFailedError"
+SERVER = "InvokeServerUnavailableError"
+CONNECTION = "InvokeConnectionError"
 Build = Callable[[dict], dict]
 TWO_MB = 2 * 1024 * 1024
 
@@ -247,6 +255,175 @@ CORPUS: list[tuple[str, Build, str | None, str]] = [
 ]
 
 
+# ---- hostile files, file servers and GigaChat answers ------------------------------------------------------------
+
+
+@dataclass
+class Scene:
+    """What a hostile case may set up before its request: the emulator and a file server of its own."""
+
+    creds: dict
+    emu: GigaChatEmulator
+    files: FileServer
+
+
+Setup = Callable[[Scene], dict]
+BOMB = 128 * MiB
+HOSTILE_MEMORY = 64 * MiB  # what one hostile request may add to the plugin's resident memory
+UNREACHABLE = "could not be downloaded from the URL Dify gave"
+HUGE = "Ж" * (3 * MiB)  # 6 MiB as UTF-8
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def document(data: bytes) -> Setup:
+    part = m.document_part(base64_data=files.b64(data), mime_type=DOCX, filename="x.docx")
+    return lambda scene: chat(asking(part))(scene.creds)
+
+
+def download(route: Callable[[FileServer], str], **creds: str) -> Setup:
+    """A chat about an image at the URL `route` sets up; `creds` change the credentials (say a short timeout)."""
+
+    def build(scene: Scene) -> dict:
+        part = m.image_part(url=route(scene.files), mime_type="image/png", filename="a.png")
+        return chat(asking(part), creds=creds)(scene.creds)
+
+    return build
+
+
+def asked(**request: Any) -> Setup:
+    """A plain chat request, built as `chat` builds it."""
+    return lambda scene: chat(**request)(scene.creds)
+
+
+def answered(*scripted: Reply | Fault, **request: Any) -> Setup:
+    """A chat whose answer is scripted (a Reply) or broken (a Fault) on the emulator; `request` as for `chat`."""
+
+    def build(scene: Scene) -> dict:
+        for item in scripted:
+            scene.emu.inject(item) if isinstance(item, Fault) else scene.emu.script(item)
+        return chat(**request)(scene.creds)
+
+    return build
+
+
+def gzipped(content_type: str) -> Fault:
+    return Fault.raw(200, gzip_layers(BOMB, 2), {"Content-Type": content_type, "Content-Encoding": "gzip, gzip"})
+
+
+def deep_schema(levels: int) -> str:
+    return '{"type": "object", "properties": {"a": ' * levels + "{}" + "}}" * levels
+
+
+HOSTILE: list[tuple[str, Setup, str | None, str]] = [
+    # ---- archives built to exhaust a reader
+    ("docx-whose-first-entry-hides-128-mib", document(zip_bomb("mimetype", BOMB, 20)), BAD, "'x.docx' is a ZIP"),
+    ("docx-expanding-a-thousandfold", document(zip_bomb("word/document.xml", BOMB)), BAD, "would expand to"),
+    ("archive-of-65000-entries", document(zip_of_entries(65_000)), BAD, "is an archive of 65,000 files"),
+    # ---- downloads that expand, drip, or reach where they should not
+    (
+        "download-gzipped-twice-into-128-mib",
+        download(lambda f: f.serve("/b.png", gzip_layers(BOMB, 2), headers={"Content-Encoding": "gzip, gzip"})),
+        BAD,
+        "'a.png' is larger than allowed",
+    ),
+    (
+        "download-in-an-encoding-that-cannot-be-bounded",
+        download(lambda f: f.serve("/a.png", files.png(), headers={"Content-Encoding": "br"})),
+        BAD,
+        UNREACHABLE,
+    ),
+    ("download-from-cloud-metadata", download(lambda f: "http://169.254.169.254/latest/meta-data/"), BAD, UNREACHABLE),
+    (
+        "download-redirected-to-another-port",
+        download(lambda f: f.redirect("/a.png", "http://127.0.0.1:9/secret.png")),
+        BAD,
+        UNREACHABLE,
+    ),
+    ("download-from-a-closed-port", download(lambda f: "http://127.0.0.1:9/a.png"), BAD, UNREACHABLE),
+    (
+        "download-dripping-a-byte-at-a-time",
+        download(lambda f: f.serve("/d.png", files.png() + bytes(400), drip=0.05), request_timeout="1"),
+        BAD,
+        UNREACHABLE,
+    ),
+    (
+        "download-from-a-host-not-in-file-hosts",
+        download(lambda f: f.serve("/a.png", files.png()), file_hosts="api:5001"),
+        BAD,
+        "which is not in 'File hosts'",
+    ),
+    (
+        "file-hosts-holding-a-url",
+        download(lambda f: "http://x/a.png", file_hosts="http://api:5001"),
+        AUTH,
+        "File hosts:",
+    ),
+    # ---- answers too large for one line of the daemon's
+    ("streamed-delta-of-6-mib", answered(Reply(text=[HUGE])), None, "ЖЖЖЖ"),
+    ("blocking-answer-of-6-mib", answered(Reply(text=HUGE), stream=False), SERVER, "at most 5 MiB a message"),
+    (
+        "tool-arguments-of-6-mib",
+        answered(Reply(function_call=("t", {"q": HUGE})), tools=tool({"type": "object"})),
+        SERVER,
+        "at most 5 MiB a message",
+    ),
+    # ---- answers that expand, or never end
+    ("answer-gzipped-twice-into-128-mib", answered(gzipped("application/json"), stream=False), SERVER, "larger than"),
+    ("event-line-gzipped-twice-into-128-mib", answered(gzipped("text/event-stream")), SERVER, "A line of GigaChat's"),
+    (
+        "stream-trickling-past-the-timeout",
+        answered(Fault.trickle(0.25), Reply(text=["x "] * 200), creds={"request_timeout": "1"}),
+        CONNECTION,
+        "timed out",
+    ),
+    (
+        "blocking-answer-trickling-past-the-timeout",
+        answered(Fault.trickle(0.25), stream=False, creds={"request_timeout": "1"}),
+        CONNECTION,
+        "timed out",
+    ),
+    ("error-echoing-the-access-token", answered(Fault.echo_request(403)), AUTH, "withheld"),
+    (
+        "negative-usage",
+        answered(Reply(text="ok", usage={"prompt_tokens": -9, "completion_tokens": -1, "total_tokens": -10})),
+        None,
+        "ok",
+    ),
+    # ---- inputs that were costly in time
+    ("stream-of-5000-chunks", answered(Reply(text=["word "] * 5000)), None, "word word"),
+    ("20000-consecutive-user-messages", asked(messages=[m.user(f"m{i}") for i in range(20_000)]), None, "Echo:"),
+    (
+        "json-schema-nested-100000-levels",
+        asked(parameters={"response_format": "json_schema", "json_schema": deep_schema(100_000)}),
+        BAD,
+        "nested too deeply to read",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def file_server() -> Iterator[FileServer]:
+    with FileServer() as server:
+        yield server
+
+
+@pytest.mark.parametrize(("setup", "error_type", "phrase"), [r[1:] for r in HOSTILE], ids=[r[0] for r in HOSTILE])
+def test_hostile_input_gets_a_typed_error_and_costs_little_memory(
+    plugin, emu, creds, file_server, process_at_start, setup, error_type, phrase
+):
+    data = setup(Scene(creds, emu, file_server))
+    with PeakMemory(plugin.pid) as memory:
+        reply = plugin.request(data, timeout=30)
+    if error_type is None:
+        assert reply.error is None, reply.error
+        assert phrase in reply.text
+    else:
+        assert reply.error is not None, f"answered instead of refusing: {reply.text[:80]!r}"
+        assert reply.error["error_type"] == error_type
+        assert phrase in reply.error["message"], reply.error["message"]
+    assert memory.growth < HOSTILE_MEMORY, f"{memory.growth / MiB:.0f} MiB"
+
+
 @pytest.fixture(scope="module")
 def process_at_start(plugin) -> tuple[int, int]:
     """The plugin process the corpus starts with, and how many envelope-level errors it had written by then."""
@@ -268,9 +445,9 @@ def test_bad_input_gets_a_typed_error_saying_what_was_wrong(
         assert "Traceback" not in reply.error["message"]
 
 
-def test_the_corpus_has_at_least_forty_cases_with_distinct_names():
-    names = [row[0] for row in CORPUS]
-    assert len(names) >= 40
+def test_the_corpus_has_at_least_a_hundred_cases_with_distinct_names():
+    names = [row[0] for row in CORPUS + HOSTILE]
+    assert len(names) >= 100
     assert len(set(names)) == len(names)
 
 
@@ -280,3 +457,18 @@ def test_after_the_whole_corpus_the_same_process_serves_a_normal_request(plugin,
     reply = plugin.request(m.invoke_llm(PROVIDER, MODEL, creds, [m.user("still there?")]))
     assert reply.text == "Echo: still there?"
     assert len(plugin.envelope_errors) == envelope_errors  # no stray error outside a session either
+
+
+def test_a_request_nested_deeper_than_dify_plugin_reads_gets_no_answer_but_the_process_serves_on(plugin, emu, creds):
+    """A framework limit, documented in docs/reliability.md: dify_plugin parses each request line before any plugin
+    code runs, and refuses JSON nested more than about 200 levels with an error outside any session, so the daemon's
+    request waits for its own timeout. The plugin cannot answer it, but it must not be harmed by it."""
+    errors_before = len(plugin.envelope_errors)
+    tools = [{"name": "t", "description": "d", "parameters": {"type": "object", "properties": {"a": [[[]]]}}}]
+    data = m.invoke_llm(PROVIDER, MODEL, creds, [m.user("hi")], tools=tools)
+    line = json.dumps(m.envelope(data), separators=(",", ":")).replace("[[[]]]", "[" * 300 + "]" * 300)
+    plugin.send_raw(line.encode() + b"\n")
+    reply = plugin.request(m.invoke_llm(PROVIDER, MODEL, creds, [m.user("still there?")]))
+    assert reply.text == "Echo: still there?"
+    assert len(plugin.envelope_errors) == errors_before + 1
+    assert "recursion limit exceeded" in plugin.envelope_errors[-1]["error"]

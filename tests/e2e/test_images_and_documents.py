@@ -129,7 +129,8 @@ def test_files_are_deleted_when_the_consumer_abandons_the_stream(plugin, emu, cr
         (lambda s: m.image_part(base64_data="definitely not base64!", filename="broken.png"),
          "'broken.png' is not valid base64 data"),
         (lambda s: m.image_part(url=f"http://127.0.0.1:{closed_port()}/files/x.png?sign=s", filename="away.png"),
-         "to download 'away.png'; Dify's FILES_URL must be reachable from the plugin"),
+         "'away.png' could not be downloaded from the URL Dify gave; Dify's FILES_URL must be reachable from the "
+         "plugin"),
         (lambda s: m.document_part(base64_data=b64(png()), filename="scan.pdf"),
          "'scan.pdf' is sent as application/pdf, but its content is a PNG image"),
     ],

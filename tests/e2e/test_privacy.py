@@ -38,6 +38,10 @@ KEY = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
 WRONG_SECRET = "canary-wrong-secret-71ad"
 WRONG_KEY = base64.b64encode(f"{CLIENT_ID}:{WRONG_SECRET}".encode()).decode()
 PASSWORD, WRONG_PASSWORD = "canary-password-5a7b", "canary-wrong-password-0c3e"
+SHORT_PASSWORD = "q7#Zx"  # shorter than any window a message is searched for
+BASIC = base64.b64encode(f"canary-user:{SHORT_PASSWORD}".encode()).decode()  # the Basic string /token receives
+FRAGMENTED_ID, FRAGMENTED_SECRET = "canary-fragment-id-1b7c", "k3x9-77QpZ0wLmR2v-canary"
+SECRET_FRAGMENT = FRAGMENTED_SECRET[5:17]  # 12 characters a server quotes of the secret
 PROMPT = "canary-prompt-6e1d: пациент Иванов, диагноз и номер полиса 4410 2298"
 ANSWER = "canary-answer-9b4c: the diagnosis is confidential"
 FILE = b"canary-file-2f8a: quarterly report, strictly confidential\n"
@@ -255,6 +259,52 @@ def stream_cut_after_the_answer(s: Session) -> PluginReply:
     return answered(s, Reply(text=[ANSWER, ANSWER]))
 
 
+def issued_tokens(s: Session) -> list[str]:
+    """The access tokens the plugin sent to the API, as the emulator received them."""
+    headers = [r.headers.get("authorization", "") for r in s.emu.requests if r.path.endswith("/chat/completions")]
+    return [header.partition(" ")[2] for header in headers if header.startswith("Bearer ")]
+
+
+@scenario("InvokeAuthorizationError", "401")
+def unauthorized_quoting_the_issued_token(s: Session) -> PluginReply:
+    reply = faulted(s, Fault.echo_request(401), times=2)  # the SDK renews the token once, then gives up
+    for number, token in enumerate(issued_tokens(s)):
+        s.canaries[f"issued token {number}"] = token[:40].encode()
+    return reply
+
+
+@scenario("InvokeAuthorizationError", "403")
+def forbidden_quoting_the_issued_token(s: Session) -> PluginReply:
+    reply = faulted(s, Fault.echo_request(403))
+    s.canaries["issued token (403)"] = issued_tokens(s)[0][:40].encode()
+    return reply
+
+
+@scenario("InvokeAuthorizationError", "Authentication at")
+def token_refusal_quoting_the_basic_string(s: Session) -> PluginReply:
+    s.emu.inject(Fault.echo_request(401), "/token")
+    return ask_text(s, user_password(s, SHORT_PASSWORD))
+
+
+@scenario("InvokeAuthorizationError", "Authentication at")
+def token_refusal_quoting_a_short_password(s: Session) -> PluginReply:
+    s.emu.inject(Fault.status(401, {"status": 401, "message": f"password {SHORT_PASSWORD} is wrong"}), "/token")
+    return ask_text(s, user_password(s, SHORT_PASSWORD) | {"request_timeout": "31"})  # a client of its own
+
+
+@scenario("InvokeAuthorizationError", "Authentication at")
+def oauth_refusal_quoting_a_fragment_of_the_secret(s: Session) -> PluginReply:
+    key = base64.b64encode(f"{FRAGMENTED_ID}:{FRAGMENTED_SECRET}".encode()).decode()
+    s.emu.inject(Fault.status(401, {"message": f"no client with secret ending {SECRET_FRAGMENT}"}), "/oauth")
+    return ask_text(s, s.creds(api_key=key))
+
+
+@scenario("InvokeBadRequestError", "uploading 'report.txt' failed")
+def upload_refusal_quoting_the_file(s: Session) -> PluginReply:
+    s.emu.inject(Fault.echo_request(400, "body"), "/files")
+    return ask(s, s.creds())
+
+
 @scenario("InvokeBadRequestError", "422", ECHOED)
 def embeddings_error_quoting_the_text(s: Session) -> PluginReply:
     s.emu.inject(Fault.status(422, {"status": 422, "message": f"Input too long: {PROMPT}"}), "/embeddings")
@@ -318,6 +368,9 @@ def canaries(s: Session) -> dict[str, bytes]:
         "answer": ANSWER.split(":")[0].encode(),
         "file": FILE.split(b":")[0],
         "file as base64": base64.b64encode(FILE),
+        "short password": SHORT_PASSWORD.encode(),
+        "Basic string": BASIC.encode(),
+        "fragment of a secret": SECRET_FRAGMENT.encode(),
         **s.canaries,
     }
     return {name: value for name, value in found.items() if value}

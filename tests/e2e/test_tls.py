@@ -126,6 +126,14 @@ def test_without_the_ca_a_chat_fails_with_a_connection_error_naming_the_host(plu
     assert https.chat_requests == []
 
 
+@pytest.mark.parametrize("unclear", ["enabled", "y", "да", "ture"])
+def test_a_verification_switch_that_is_neither_on_nor_off_keeps_verifying(plugin, https, unclear):
+    reply = chat(plugin, credentials_for(https, verify_ssl=unclear))
+    assert reply.error["error_type"] == "InvokeConnectionError"
+    assert f"TLS: the certificate of {https.host} is not trusted" in reply.error["message"]
+    assert https.chat_requests == []
+
+
 def test_a_ca_that_does_not_sign_the_servers_certificate_does_not_make_it_trusted(plugin, https):
     reply = validate(plugin, credentials_for(https, ca_certificate=pem(trustme.CA())))
     assert reply.error["error_type"] == "CredentialsValidateFailedError"

@@ -265,3 +265,9 @@ def test_a_user_message_with_only_an_image_counts_as_user_input() -> None:
     turns = to_turns([UserPromptMessage(content=[IMAGE])], attach=lambda part: "file-9")
     assert shape(turns) == [("user", "")]
     assert turns[0].attachments == ("file-9",)
+
+
+def test_thousands_of_consecutive_user_messages_join_into_one_turn_in_order() -> None:
+    messages = [UserPromptMessage(content=f"message {i}") for i in range(5000)]
+    [turn] = to_turns(messages)
+    assert turn.text == "\n\n".join(f"message {i}" for i in range(5000))

@@ -21,6 +21,8 @@ from dify_plugin.errors.model import (
 from gigachat import exceptions as sdk
 from gigachat.models.chat import ChatCompletion
 
+from models.common.bounded import AnswerTooLarge
+from models.common.client import client_for
 from models.common.errors import credentials_failure, invoke_error, safe_server_message
 from models.common.prefix import PREFIX
 from models.common.settings import AuthMethod, CredentialsError, GigaChatSettings, parse_credentials
@@ -364,3 +366,59 @@ def test_authentication_failures_name_what_to_change_for_the_chosen_method(
         assert word in message_of(mapped)
     for secret in settings.secrets():
         assert secret not in message_of(mapped)
+
+
+# ---- credential-derived values, any length ----------------------------------------------------------------------
+
+SHORT = parse_credentials({"auth_method": "user_password", "username": "bob", "password": "q7#Zx"})
+
+
+@pytest.mark.parametrize(
+    ("settings", "said"),
+    [
+        (SHORT, "password q7#Zx is wrong"),  # a password shorter than the window
+        (SHORT, f"Authorization: Basic {base64.b64encode(b'bob:q7#Zx').decode()}"),  # its encoded form
+        (SETTINGS, f"no client with secret ending {CLIENT_SECRET[-9:]}"),  # nine characters of a secret
+        (SETTINGS, "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJlMTIz"),  # a token of nobody's
+    ],
+    ids=["short-password", "basic-string", "fragment-of-a-secret", "unknown-token"],
+)
+def test_a_message_quoting_anything_derived_from_a_credential_is_withheld(settings, said: str) -> None:
+    error = response_error(sdk.AuthenticationError, 401, {"status": 401, "message": said})
+    message = message_of(invoke_error(error, settings))
+    assert "withheld" in message
+    assert "q7#Zx" not in message and "Basic" not in message and CLIENT_SECRET[-9:] not in message
+
+
+def test_a_message_quoting_an_access_token_the_client_was_issued_is_withheld() -> None:
+    settings = parse_credentials({"api_key": KEY, "request_timeout": "123"})  # a client of its own
+    client = client_for(settings)
+    client.issued_tokens.append("issued-token-canary-5f1d")
+    said = "token issued-token-canary-5f1d has expired"
+    assert "canary" not in message_of(invoke_error(response_error(sdk.AuthenticationError, 401, {"message": said}),
+                                                   settings))  # fmt: skip
+
+
+def test_ids_and_names_are_not_mistaken_for_credentials() -> None:
+    said = "File 7d1e8a5c-1234-4abc-8def-0123456789ab not found for function get_current_weather_for_location"
+    message = message_of(invoke_error(response_error(sdk.NotFoundError, 404, {"message": said}), SETTINGS))
+    assert said in message
+
+
+def test_an_upload_refusal_never_quotes_gigachat() -> None:
+    error = response_error(sdk.BadRequestError, 400, {"message": "Unsupported file content"})
+    message = message_of(invoke_error(error, SETTINGS, quote_server=False))
+    assert "(400)" in message and "Unsupported" not in message
+
+
+def test_json_nested_too_deeply_to_read_is_a_bad_request_saying_so() -> None:
+    error = invoke_error(RecursionError("maximum recursion depth exceeded"), SETTINGS)
+    assert isinstance(error, InvokeBadRequestError)
+    assert "nested too deeply" in message_of(error)
+
+
+@pytest.mark.parametrize(("line", "phrase"), [(False, "GigaChat's answer"), (True, "A line of GigaChat's answer")])
+def test_an_answer_over_its_bound_is_the_server_unavailable_naming_the_bound(line: bool, phrase: str) -> None:
+    error = invoke_error(AnswerTooLarge(16 * 2**20, line), SETTINGS)
+    assert isinstance(error, InvokeServerUnavailableError)
+    assert f"{phrase} is larger than the plugin reads (16 MiB)" in message_of(error)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 import pytest
 from dify_plugin.entities.model.message import (
     AudioPromptMessageContent,
@@ -11,6 +13,7 @@ from dify_plugin.entities.model.message import (
 )
 from dify_plugin.errors.model import InvokeBadRequestError
 
+from devkit.bombs import MiB, zip_bomb, zip_of_entries
 from models.llm import files
 from models.llm.exchange import Turn
 from models.llm.files import MB, Budget, Limits, Media, PendingFile
@@ -67,6 +70,35 @@ def pending(part: MultiModalPromptMessageContent) -> PendingFile:
 )
 def test_the_type_is_read_from_the_bytes(data, declared, expected):
     assert files.sniff(data, declared) == expected
+
+
+def claiming(archive: bytes, entries: int, directory_bytes: int | None = None) -> bytes:
+    """The archive with an end record that claims `entries` (and `directory_bytes` when given)."""
+    fields = list(struct.unpack("<HHHHIIH", archive[-18:]))
+    fields[2:5] = [entries, entries, fields[4] if directory_bytes is None else directory_bytes]
+    return archive[:-18] + struct.pack("<HHHHIIH", *fields)
+
+
+ARCHIVES = table(
+    ("more-entries-than-allowed", zip_of_entries(10_001), "is an archive of 10,001 files"),
+    ("a-count-kept-in-a-zip64-record", claiming(zip_of_entries(3), 0xFFFF), "is an archive of 65,535 or more files"),
+    ("a-count-that-lies-about-its-list", claiming(zip_of_entries(50_000), 2), "whose list of files takes 2.2 MB"),
+    ("an-entry-inflating-a-thousandfold", zip_bomb("word/document.xml", 8 * MiB), "would expand to 1,0"),
+)
+
+
+@pytest.mark.parametrize(("data", "phrase"), **ARCHIVES)
+def test_an_archive_built_to_exhaust_a_reader_is_refused_before_it_is_read(data, phrase):
+    with pytest.raises(files.Unreadable, match=phrase):
+        files.sniff(data)
+
+
+def test_an_archive_whose_first_entry_hides_more_than_it_claims_is_read_a_few_bytes_only():
+    assert files.sniff(zip_bomb("mimetype", 64 * MiB, declared=20)) == "application/zip"
+
+
+def test_an_archive_at_the_entry_limit_with_ordinary_ratios_is_read():
+    assert files.sniff(zip_of_entries(10_000)) == "application/zip"
 
 
 @pytest.mark.parametrize(
@@ -171,10 +203,6 @@ def test_http_and_https_urls_may_be_downloaded(url):
 def test_other_urls_are_a_bad_request_naming_the_file(url):
     with pytest.raises(InvokeBadRequestError, match=r"'a.png' has a URL with .*only http and https URLs"):
         files.check_download_url(url, "'a.png'")
-
-
-def test_messages_name_the_host_of_a_url_but_never_its_path_or_signature():
-    assert files.host_of("http://user:pw@dify-api:5001/files/1/file-preview?sign=secret") == "dify-api:5001"
 
 
 # ---- which files a request sends --------------------------------------------------------------------------------

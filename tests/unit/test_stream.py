@@ -6,11 +6,24 @@ import json
 
 import pytest
 from dify_plugin.entities.model.llm import LLMResultChunk, LLMUsage
-from dify_plugin.errors.model import InvokeBadRequestError, InvokeConnectionError
+from dify_plugin.errors.model import InvokeBadRequestError, InvokeConnectionError, InvokeServerUnavailableError
 
-from models.common.tokens import MESSAGE_OVERHEAD, estimate_prompt_tokens, estimate_tokens
+from models.common.tokens import (
+    MAX_BILLABLE_TOKENS,
+    MESSAGE_OVERHEAD,
+    billable,
+    estimate_prompt_tokens,
+    estimate_tokens,
+)
 from models.llm.exchange import Delta, FunctionCall, Usage
-from models.llm.stream import BLACKLIST_NOTICE, Assembler, StopBuffer, dify_chunks
+from models.llm.stream import (
+    BLACKLIST_NOTICE,
+    MAX_CHUNK_BYTES,
+    MAX_PIECE_CHARS,
+    Assembler,
+    StopBuffer,
+    dify_chunks,
+)
 
 MODEL = "GigaChat-2-Max"
 WEATHER = FunctionCall("get_weather", {"city": "Москва", "days": 2})
@@ -267,3 +280,31 @@ def test_a_prompt_costs_its_texts_plus_a_per_message_overhead() -> None:
     texts_ = ["Hello there", "Как дела?"]
     assert estimate_prompt_tokens(texts_) == sum(map(estimate_tokens, texts_)) + 2 * MESSAGE_OVERHEAD
     assert estimate_prompt_tokens([]) == 0
+
+
+# ---- reply lines the daemon can read -------------------------------------------------------------------------------
+
+
+def test_a_piece_longer_than_a_line_allows_reaches_dify_whole_in_pieces_of_bounded_length() -> None:
+    text = "\x1b" * (2 * MAX_PIECE_CHARS + 5)  # characters JSON writes six bytes long
+    chunks, _ = run([Delta(text=text, finish_reason="stop")])
+    contents = [chunk.delta.message.content for chunk in chunks]
+    assert "".join(contents) == text
+    assert [len(content) for content in contents[:3]] == [MAX_PIECE_CHARS, MAX_PIECE_CHARS, 5]
+    assert max(len(chunk.model_dump_json().encode()) for chunk in chunks) < MAX_CHUNK_BYTES // 3
+
+
+def test_a_tool_call_too_large_for_one_line_is_a_typed_error_not_a_line() -> None:
+    call = FunctionCall("lookup", {"q": "Ж" * (3 * 1024 * 1024)})
+    with pytest.raises(InvokeServerUnavailableError, match=r"GigaChat's answer is 6\.0 MiB in one message to Dify"):
+        run([Delta(function_call=call, finish_reason="function_call")])
+
+
+def test_the_answer_is_assembled_once_from_all_its_pieces() -> None:
+    _, usage_of = run([Delta(text=f"{i} ") for i in range(1000)] + [Delta(finish_reason="stop")])
+    assert usage_of.calls[-1][1] == "".join(f"{i} " for i in range(1000))
+
+
+@pytest.mark.parametrize(("reported", "billed"), [(-5, 0), (0, 0), (1234, 1234), (10**18, MAX_BILLABLE_TOKENS)])
+def test_usage_counts_are_clamped_to_what_one_call_can_use(reported: int, billed: int) -> None:
+    assert billable(reported) == billed

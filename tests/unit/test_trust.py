@@ -27,11 +27,6 @@ PASSWORD = "key-password-canary"
 
 
 @pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
 def server_cert(ca: trustme.CA) -> trustme.LeafCert:
     return ca.issue_cert("gigachat.test")
 
