@@ -41,8 +41,13 @@ format: $(STAMP)
 	$(VENV_PY) -m ruff format .
 	$(VENV_PY) -m ruff check --fix .
 
+# Most of the suite waits (retry backoffs, timeouts), so workers run test files side by side, each with its own
+# emulator and plugin process; a file stays on one worker, with its module fixtures and its order.
+# `.venv/bin/python -m pytest tests/...` runs tests in one process.
+PYTEST_WORKERS ?= 4
+
 test: lint
-	$(VENV_PY) -m pytest
+	$(VENV_PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 demo: $(STAMP)
 	$(VENV_PY) -m devkit.demo

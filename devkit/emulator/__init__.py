@@ -5,6 +5,7 @@ with GigaChatEmulator() as emu:
 """
 
 from devkit.emulator.faults import Fault
+from devkit.emulator.gate import Gate
 from devkit.emulator.replies import Reply
 from devkit.emulator.routes import RecordedRequest, UploadedFile
 from devkit.emulator.rules import EMBEDDING_DIMENSIONS, EmbeddingLimits, count_tokens
@@ -14,6 +15,7 @@ __all__ = [
     "EMBEDDING_DIMENSIONS",
     "EmbeddingLimits",
     "Fault",
+    "Gate",
     "GigaChatEmulator",
     "RecordedRequest",
     "Reply",

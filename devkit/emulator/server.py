@@ -19,6 +19,7 @@ from typing import Any
 
 from devkit.emulator import routes
 from devkit.emulator.faults import NGINX_PAGE, STREAM_KINDS, Fault
+from devkit.emulator.gate import Gate
 from devkit.emulator.replies import Reply, last_user_text, sse_frame
 from devkit.emulator.routes import RecordedRequest, Response, UploadedFile
 from devkit.emulator.rules import DEFAULT_FILE_SIZE_LIMITS, SCOPES, EmbeddingLimits
@@ -58,6 +59,7 @@ class GigaChatEmulator:
         # GigaChat's stream limit (1 for individuals, 10 for businesses): API requests in flight beyond it get 429.
         self.max_in_flight: int | None = None
         self._in_flight = 0
+        self.gate: Gate | None = None
         self.file_size_limits = dict(DEFAULT_FILE_SIZE_LIMITS)
         self._bind = (host, port)
         self._lock = threading.RLock()
@@ -106,6 +108,8 @@ class GigaChatEmulator:
         if self._server is None:
             return
         self._stopping.set()
+        if self.gate is not None:
+            self.gate.open()
         self._server.shutdown()
         self._server.server_close()
         with self._lock:
@@ -205,12 +209,20 @@ class GigaChatEmulator:
                     return fault
         return None
 
+    def hold(self, count: int | None, path: str = "/embeddings", timeout: float = 10.0) -> Gate:
+        """Answer no request to `path` until `count` of them are waiting at once (see Gate); until the next reset."""
+        self.gate = Gate(count, path, timeout)
+        return self.gate
+
     def reset(self) -> None:
         """Forget everything that happened (accounts, users and issued tokens stay valid)."""
         with self._lock:
             self._replies.clear()
             self._faults.clear()
             self._clear_records()
+            if self.gate is not None:
+                self.gate.open()
+            self.gate = None
 
     @contextlib.contextmanager
     def cleared(self) -> Iterator[GigaChatEmulator]:
@@ -361,6 +373,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, req: RecordedRequest, path: str) -> None:
         emu = self.emulator
+        if (gate := emu.gate) is not None:
+            gate.pass_through(path)
         emu._wait(emu.latency)
         is_api = path == routes.OAUTH_PATH or path.startswith(routes.API_PREFIX + "/")
         fault = emu._take_fault(path) if is_api else None

@@ -1,9 +1,7 @@
-"""`make bench` still runs: `python -m devkit.bench --quick` runs every figure once, with tiny sizes, and prints
-its table.
+"""`make bench` still runs: `python -m devkit.bench --quick`, as `make bench` starts it, runs every figure once at
+the smallest sizes that take each figure's code path, and prints the whole table.
 
 Only that it works is checked, never a timing: figures measured inside a test run on a busy machine mean nothing.
-It runs as a child process because the bench drives the plugin from threads, and this test process may already
-have been gevent-patched by another test's `import dify_plugin`.
 """
 
 from __future__ import annotations
