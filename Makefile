@@ -27,7 +27,6 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@"$(PYTHON)" -c 'import sys; sys.exit(sys.version_info < (3, 12))' || { \
 		echo "error: $(PYTHON) is older than Python 3.12, which dify_plugin requires" >&2; exit 1; }
 	"$(PYTHON)" -m venv $(VENV)
-	$(VENV_PY) -m pip install --quiet --upgrade pip
 	$(VENV_PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $(STAMP)
 

@@ -97,9 +97,9 @@ class GigaChatEmulator:
         self._server = _Server(self._bind, handler, self.ssl_context)
         self._bind = (self._bind[0], self._server.server_address[1])
         server = self._server
-        # A short poll interval keeps stop() (and so per-test emulators) fast.
+        # stop() waits up to one poll interval for the serving loop to notice: a short one keeps tests fast.
         self._thread = threading.Thread(
-            target=lambda: server.serve_forever(poll_interval=0.05), name="gigachat-emulator", daemon=True
+            target=lambda: server.serve_forever(poll_interval=0.01), name="gigachat-emulator", daemon=True
         )
         self._thread.start()
         return self
