@@ -311,11 +311,15 @@ def test_latency_and_chunk_delay_shape_the_timing_seen_by_the_client(emu):
     client = make_client(emu)
     client.chat("warm up")
     emu.latency, emu.chunk_delay = 0.15, 0.1
-    started = time.monotonic()
-    arrivals = [time.monotonic() - started for _ in client.stream("one two three")]
-    assert arrivals[0] >= 0.15
-    # Each event is flushed as sent, so the client sees them spread out rather than in one burst.
-    assert all(b - a >= 0.07 for a, b in itertools.pairwise(arrivals))
+    emu.script(Reply(text=["one ", "two ", "three ", "four ", "five"]))
+    started = time.perf_counter()
+    arrivals = [time.perf_counter() for _ in client.stream("count")]
+    sent = emu.requests[-1].sent  # when the emulator wrote each event
+    assert arrivals[0] - started >= 0.15
+    assert all(b - a >= 0.1 for a, b in itertools.pairwise(sent))
+    # Each event is flushed as it is written: the first reaches the client long before the last one is even written,
+    # where a buffered stream would arrive in one burst at the end.
+    assert arrivals[0] < sent[-1]
 
 
 def test_concurrent_streams_share_one_token_and_sequential_calls_keep_the_connection_alive(emu):
