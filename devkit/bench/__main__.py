@@ -30,7 +30,7 @@ from devkit.bench import profile as bench_profile
 from devkit.bench import startup as bench_startup
 from devkit.bench import throughput as bench_throughput
 from devkit.bench.stats import Row, markdown
-from devkit.rig import Rig, running_rig
+from devkit.rig import Rig, isolate_environment, running_rig
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     wanted = [f.strip() for f in args.only.split(",") if f.strip()]
     started = time.perf_counter()
     rows: list[Row] = []
+    isolate_environment()
     with running_rig() as rig:
         rig.warm_up()
         table = figures(rig, sizes)

@@ -8,10 +8,9 @@ import math
 import pytest
 from gigachat import GigaChat
 
-from devkit.bench.embeddings import bench_embeddings
 from devkit.emulator import EMBEDDING_DIMENSIONS, Fault, GigaChatEmulator, count_tokens
 from devkit.harness import messages as m
-from devkit.rig import PROVIDER, Rig, credentials_for
+from devkit.rig import PROVIDER, credentials_for
 from models.common.tokens import estimate_tokens
 from models.text_embedding.batching import merge_vectors
 
@@ -253,14 +252,3 @@ def test_a_full_call_of_max_chunks_vectors_fits_the_daemons_reply_line(plugin, e
     reply = embed(plugin, creds, texts, model)  # the harness raises on a line at or over 5 MiB
     assert len(reply.chunks[0]["embeddings"]) == max_chunks
     assert max(len(line) for line in plugin.stdout_raw_lines[-5:]) < 5 * 1024 * 1024
-
-
-# ---- benchmark smoke test (figures are never asserted) --------------------------------------------------------------
-
-
-def test_the_embeddings_benchmark_runs_on_a_tiny_corpus(plugin, emu, packaged_plugin):
-    result = bench_embeddings(Rig(emu, plugin, packaged_plugin), chunks=40, latency=0.0)
-    assert result.plugin.oauth_calls == result.sequential.oauth_calls == 1
-    assert result.plugin.http_requests == result.sequential.http_requests == len(result.batch_sizes)
-    assert sum(result.batch_sizes) == 40
-    assert result.speedup > 0
