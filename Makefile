@@ -43,7 +43,7 @@ format: $(STAMP)
 # Most of the suite waits (retry backoffs, timeouts), so workers run test files side by side, each with its own
 # emulator and plugin process; a file stays on one worker, with its module fixtures and its order, and files start
 # in collection order (e2e first, see tests/conftest.py). `.venv/bin/python -m pytest tests/...` uses one process.
-PYTEST_WORKERS ?= 4
+PYTEST_WORKERS ?= 3
 
 test: lint
 	$(VENV_PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
