@@ -8,6 +8,7 @@ import json
 import secrets
 import socket
 import ssl
+import sys
 import threading
 import time
 import uuid
@@ -273,6 +274,12 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], handler: type[_Handler], ssl_context: ssl.SSLContext | None):
         self.ssl_context = ssl_context
         super().__init__(address, handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client going away mid-connection is normal (a plugin process stopped with idle keep-alive connections);
+        # anything else is the emulator's own bug and is printed.
+        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            super().handle_error(request, client_address)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         if self.ssl_context is None:
