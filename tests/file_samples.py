@@ -11,8 +11,10 @@ import time
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from devkit.emulator.server import LoopbackHTTPServer
 
 # A 1x1 baseline JPEG (JFIF).
 JPEG = base64.b64decode(
@@ -72,8 +74,7 @@ class FileServer:
         self.routes: dict[str, Route] = {}
         self.hits: list[str] = []
         handler = type("Handler", (_Handler,), {"files": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
+        self._server = LoopbackHTTPServer(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property

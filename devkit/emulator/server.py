@@ -266,20 +266,25 @@ class GigaChatEmulator:
             self._stopping.wait(seconds)
 
 
-class _Server(ThreadingHTTPServer):
+class LoopbackHTTPServer(ThreadingHTTPServer):
+    """A threaded HTTP server for tests on loopback, the emulator's and any stand-in's (such as Dify's file server)."""
+
     daemon_threads = True
     allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client going away mid-connection is normal (a plugin process stopped with idle keep-alive connections);
+        # anything else is the server's own bug and is printed.
+        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            super().handle_error(request, client_address)
+
+
+class _Server(LoopbackHTTPServer):
     request_queue_size = 256  # the bench opens 64+ connections at once; the default backlog of 5 drops SYNs
 
     def __init__(self, address: tuple[str, int], handler: type[_Handler], ssl_context: ssl.SSLContext | None):
         self.ssl_context = ssl_context
         super().__init__(address, handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client going away mid-connection is normal (a plugin process stopped with idle keep-alive connections);
-        # anything else is the emulator's own bug and is printed.
-        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
-            super().handle_error(request, client_address)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         if self.ssl_context is None:
