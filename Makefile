@@ -27,7 +27,6 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@"$(PYTHON)" -c 'import sys; sys.exit(sys.version_info < (3, 12))' || { \
 		echo "error: $(PYTHON) is older than Python 3.12, which dify_plugin requires" >&2; exit 1; }
 	"$(PYTHON)" -m venv $(VENV)
-	$(VENV_PY) -m pip install --quiet --upgrade pip
 	$(VENV_PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $(STAMP)
 
@@ -41,8 +40,13 @@ format: $(STAMP)
 	$(VENV_PY) -m ruff format .
 	$(VENV_PY) -m ruff check --fix .
 
+# Most of the suite waits (retry backoffs, timeouts), so workers run test files side by side, each with its own
+# emulator and plugin process; a file stays on one worker, with its module fixtures and its order, and files start
+# in collection order (e2e first, see tests/conftest.py). `.venv/bin/python -m pytest tests/...` uses one process.
+PYTEST_WORKERS ?= 3
+
 test: lint
-	$(VENV_PY) -m pytest
+	$(VENV_PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 demo: $(STAMP)
 	$(VENV_PY) -m devkit.demo

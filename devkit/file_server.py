@@ -11,8 +11,10 @@ from __future__ import annotations
 import ssl
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from devkit.emulator.handler import LoopbackHTTPServer
 
 _PIECE = 65536
 
@@ -37,7 +39,7 @@ class FileServer:
         self.headers: list[dict[str, str]] = []
         self._stopping = threading.Event()
         handler = type("Handler", (_Handler,), {"files": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = LoopbackHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._scheme = "https" if ssl_context else "http"
         if ssl_context is not None:

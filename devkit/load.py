@@ -30,7 +30,15 @@ from devkit import table
 from devkit.emulator import Fault, GigaChatEmulator
 from devkit.harness import PluginProcess, Reply
 from devkit.harness import messages as m
-from devkit.rig import MODEL, PROVIDER, ProcessStats, credentials_for, embedding_request, running_rig
+from devkit.rig import (
+    MODEL,
+    PROVIDER,
+    ProcessStats,
+    credentials_for,
+    embedding_request,
+    isolate_environment,
+    running_rig,
+)
 
 LATENCY = 0.05  # seconds before the emulator answers
 CHUNK_DELAY = 0.01  # seconds between streamed events
@@ -235,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     rounds, requests = (2, 200) if args.quick else (args.rounds, args.requests)
 
     started = time.perf_counter()
+    isolate_environment()
     with running_rig(latency=LATENCY, chunk_delay=CHUNK_DELAY) as rig:
         print(f"load: {args.sessions} sessions x {rounds} rounds ...", file=sys.stderr)
         load_run = load(rig.plugin, credentials_for(rig.emulator), args.sessions, rounds)

@@ -70,7 +70,8 @@ def compile_like_daemon(plugin_dir: Path) -> None:
 
 
 def isolate_environment() -> None:
-    """The SDK fills unset settings from GIGACHAT_* and httpx honours proxies: neither may touch a loopback run."""
+    """For the command-line runs: the SDK fills unset settings from GIGACHAT_* and httpx honours proxies, and neither
+    may touch a loopback run."""
     for name in [n for n in os.environ if n.startswith("GIGACHAT_")]:
         del os.environ[name]
     # Dify's daemon image does not set it, and with it dify_plugin writes each reply line with one unbuffered
@@ -185,7 +186,6 @@ class Rig:
 @contextmanager
 def running_rig(latency: float = 0.0, chunk_delay: float = 0.0, source: Path = ROOT) -> Iterator[Rig]:
     """Install the plugin (of the checkout at `source`) into a temporary folder and run it against a fresh emulator."""
-    isolate_environment()
     with tempfile.TemporaryDirectory(prefix="gigachat-rig-") as folder:
         plugin_dir = install_plugin(Path(folder), source=source).dir
         with (

@@ -31,7 +31,7 @@ from devkit.bench import profile as bench_profile
 from devkit.bench import startup as bench_startup
 from devkit.bench import throughput as bench_throughput
 from devkit.bench.stats import Row, markdown
-from devkit.rig import Rig, running_rig
+from devkit.rig import Rig, isolate_environment, running_rig
 
 
 @dataclass(frozen=True)
@@ -41,13 +41,29 @@ class Sizes:
     calls: int  # figures 2 and 4, per run
     streams: int  # figure 3, per run
     chunks: int  # figure 5
-    rounds: int  # figure 7: waves of 64 sessions per run
-    pieces: int  # figure 8: streamed chunks of the smaller input (user messages: four times as many)
+    rounds: int  # figure 7: waves of `sessions` concurrent sessions per run
+    sessions: int = 64  # figure 7
+    latency: float = 0.05  # figure 5: seconds the emulator takes to answer an embeddings request
+    pieces: int = 5000  # figure 8: streamed chunks of the smaller input (user messages: four times as many)
     warm_starts: bool = True  # figure 6: one unmeasured start of each plugin first
+    settle: float = 0.5  # figure 6: seconds after the first heartbeat before reading the idle memory
 
 
 FULL = Sizes(runs=5, invocations=200, calls=100, streams=6, chunks=1000, rounds=4, pieces=5000)
-QUICK = Sizes(runs=1, invocations=20, calls=5, streams=2, chunks=128, rounds=1, pieces=200, warm_starts=False)
+# Checks that every figure runs, and nothing more: the smallest sizes that still take each figure's code path.
+QUICK = Sizes(
+    1,
+    invocations=10,
+    calls=2,
+    streams=1,
+    chunks=32,
+    rounds=1,
+    sessions=8,
+    latency=0.01,
+    pieces=50,
+    warm_starts=False,
+    settle=0,
+)
 
 
 def figures(rig: Rig, s: Sizes) -> dict[str, Callable[[], list[Row]]]:
@@ -56,9 +72,9 @@ def figures(rig: Rig, s: Sizes) -> dict[str, Callable[[], list[Row]]]:
         "2": lambda: bench_calls.blocking_latency(rig, s.runs, s.calls),
         "3": lambda: bench_calls.streaming(rig, s.runs, s.streams),
         "4": lambda: bench_calls.token_counting(rig, s.runs, s.calls),
-        "5": lambda: bench_calls.embeddings(rig, s.runs, s.chunks),
-        "6": lambda: bench_startup.startup(rig.plugin_dir, s.runs, s.warm_starts),
-        "7": lambda: bench_throughput.throughput(rig, s.runs, s.rounds),
+        "5": lambda: bench_calls.embeddings(rig, s.runs, s.chunks, s.latency),
+        "6": lambda: bench_startup.startup(rig.plugin_dir, s.runs, s.warm_starts, s.settle),
+        "7": lambda: bench_throughput.throughput(rig, s.runs, s.rounds, s.sessions),
         "8": lambda: bench_growth.growth(rig, s.runs, s.pieces, 4 * s.pieces),
     }
 
@@ -76,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     wanted = [f.strip() for f in args.only.split(",") if f.strip()]
     started = time.perf_counter()
     rows: list[Row] = []
+    isolate_environment()
     with running_rig() as rig:
         rig.warm_up()
         table = figures(rig, sizes)

@@ -23,7 +23,7 @@ from devkit import table
 from devkit.emulator import GigaChatEmulator
 from devkit.emulator.client import make_client
 from devkit.harness import PluginProcess
-from devkit.rig import Rig, cpu_seconds, embedding_request, fresh_key, max_chunks, running_rig
+from devkit.rig import Rig, cpu_seconds, embedding_request, fresh_key, isolate_environment, max_chunks, running_rig
 from models.common.settings import STREAMS_PER_SCOPE, default_embedding_parallelism
 
 # Indexing a knowledge base of a thousand chunks is a business's job; an individual's scope has a single stream.
@@ -230,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per row; the median is reported")
     args = parser.parse_args(argv)
     sweep = [int(value) for value in args.sweep.split(",") if value]
+    isolate_environment()
     with running_rig() as rig:
         rig.warm_up()
 

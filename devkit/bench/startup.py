@@ -20,7 +20,6 @@ from devkit.harness import PluginProcess
 from devkit.rig import ProcessStats, compile_like_daemon
 
 TARGET = 1.1  # at most 10% slower to start, and 10% larger when idle, than the empty plugin
-IDLE_SETTLE = 0.5  # seconds after the first heartbeat before reading the RSS: startup garbage is gone by then
 
 
 def empty_plugin(folder: Path) -> Path:
@@ -29,26 +28,27 @@ def empty_plugin(folder: Path) -> Path:
     return root
 
 
-def cold_start(plugin_dir: Path) -> tuple[float, int]:
-    """(seconds from spawning `python -m main` to the first heartbeat read, resident memory when idle)."""
+def cold_start(plugin_dir: Path, settle: float) -> tuple[float, int]:
+    """(seconds from spawning `python -m main` to the first heartbeat read, resident memory `settle` seconds later)."""
     started = time.perf_counter()
     with PluginProcess(plugin_dir, python=sys.executable) as process:
         process.wait_ready(60)
         ready = process.heartbeats[0] - started
-        time.sleep(IDLE_SETTLE)
+        time.sleep(settle)
         return ready, ProcessStats.of(process.pid).rss_bytes
 
 
-def startup(plugin_dir: Path, runs: int, warm_starts: bool = True) -> list[Row]:
+def startup(plugin_dir: Path, runs: int, warm_starts: bool = True, settle: float = 0.5) -> list[Row]:
+    """`settle`: seconds from the first heartbeat to reading the RSS (startup garbage is gone after half a second)."""
     with tempfile.TemporaryDirectory(prefix="gigachat-baseline-") as scratch:
         baseline_dir = empty_plugin(Path(scratch))
         if warm_starts:  # the first start after install also reads the files from disk, for either plugin
-            cold_start(plugin_dir)
-            cold_start(baseline_dir)
+            cold_start(plugin_dir, settle)
+            cold_start(baseline_dir, settle)
         ours, theirs = [], []
         for _ in range(runs):
-            ours.append(cold_start(plugin_dir))
-            theirs.append(cold_start(baseline_dir))
+            ours.append(cold_start(plugin_dir, settle))
+            theirs.append(cold_start(baseline_dir, settle))
     measures = [
         ("Cold start: spawn → first heartbeat", "s", 1.0, 2),
         ("Resident memory when idle (RSS)", "MiB", 2**-20, 1),

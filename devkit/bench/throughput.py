@@ -1,5 +1,5 @@
-"""Figure 7 of `make bench`: streaming sessions per second with 64 in flight, through the plugin and through the
-SDK with 64 threads sharing one client.
+"""Figure 7 of `make bench`: streaming sessions per second with 64 in flight (`concurrency`), through the plugin and
+through the SDK with as many threads sharing one client.
 
 The emulator runs in its own process here. In the bench process it would share one GIL with the 64 SDK threads but
 not with the plugin (a process of its own), which would handicap the baseline; this way the client side of each
@@ -24,8 +24,6 @@ from devkit.bench.calls import sdk_chat
 from devkit.bench.stats import Row, Stat, differences, ms
 from devkit.emulator.client import make_client
 from devkit.rig import Rig, chat_request, checked, cpu_seconds, credentials_for
-
-CONCURRENCY = 64
 
 
 class EmulatorProcess(NamedTuple):
@@ -64,8 +62,8 @@ def emulator_process() -> Iterator[EmulatorProcess]:
         proc.wait(10)
 
 
-def _plugin_round(rig: Rig, creds: dict) -> None:
-    requests = [chat_request(creds, f"session {i} of a busy app", stream=True) for i in range(CONCURRENCY)]
+def _plugin_round(rig: Rig, creds: dict, concurrency: int) -> None:
+    requests = [chat_request(creds, f"session {i} of a busy app", stream=True) for i in range(concurrency)]
     for reply in rig.plugin.request_many(requests, timeout=120):
         checked(reply)
         if reply.finish_reason != "stop":
@@ -78,33 +76,33 @@ def _sdk_session(client: GigaChat, i: int) -> None:
         raise RuntimeError("a streaming session ended without its final chunk")
 
 
-def throughput(rig: Rig, runs: int, rounds: int) -> list[Row]:
+def throughput(rig: Rig, runs: int, rounds: int, concurrency: int = 64) -> list[Row]:
     """`rounds` waves of 64 concurrent sessions per run; sessions/s = sessions / wall time of the waves."""
     plugin_rates, sdk_rates, plugin_cpu, sdk_cpu = [], [], [], []
-    sessions = rounds * CONCURRENCY
-    with emulator_process() as emu, make_client(emu, timeout=60.0) as client, ThreadPoolExecutor(CONCURRENCY) as pool:
+    sessions = rounds * concurrency
+    with emulator_process() as emu, make_client(emu, timeout=60.0) as client, ThreadPoolExecutor(concurrency) as pool:
         creds = credentials_for(emu)
-        _plugin_round(rig, creds)  # warm: token, 64 pooled connections
-        list(pool.map(lambda i: _sdk_session(client, i), range(CONCURRENCY)))
+        _plugin_round(rig, creds, concurrency)  # warm: token, 64 pooled connections
+        list(pool.map(lambda i: _sdk_session(client, i), range(concurrency)))
         for _ in range(runs):
             cpu, started = cpu_seconds(rig.plugin.pid), time.perf_counter()
             for _ in range(rounds):
-                _plugin_round(rig, creds)
+                _plugin_round(rig, creds, concurrency)
             plugin_rates.append(sessions / (time.perf_counter() - started))
             plugin_cpu.append((cpu_seconds(rig.plugin.pid) - cpu) / sessions)
             # This process holds only the SDK threads now (the emulator has its own), so its CPU time is theirs.
             cpu, started = cpu_seconds(), time.perf_counter()
             for _ in range(rounds):
-                list(pool.map(lambda i: _sdk_session(client, i), range(CONCURRENCY)))
+                list(pool.map(lambda i: _sdk_session(client, i), range(concurrency)))
             sdk_rates.append(sessions / (time.perf_counter() - started))
             sdk_cpu.append((cpu_seconds() - cpu) / sessions)
     ratio = Stat.of([p / s for p, s in zip(plugin_rates, sdk_rates, strict=True)])
     return [
         Row(
             "7",
-            f"Throughput: streaming sessions/s, {CONCURRENCY} concurrent, instant emulator ({sessions} per run)",
+            f"Throughput: streaming sessions/s, {concurrency} concurrent, instant emulator ({sessions} per run)",
             Stat.of(plugin_rates).fmt("/s", digits=0),
-            f"{Stat.of(sdk_rates).fmt('/s', digits=0)} (SDK, {CONCURRENCY} threads, one client)",
+            f"{Stat.of(sdk_rates).fmt('/s', digits=0)} (SDK, {concurrency} threads, one client)",
             f"{ratio.fmt('×')} of baseline",
         ),
         Row(

@@ -15,6 +15,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from devkit.emulator.client import tls_contexts
 from devkit.emulator.server import DEFAULT_SCOPE, GigaChatEmulator
 
 
@@ -22,10 +23,8 @@ def _tls_context(ca_out: Path) -> ssl.SSLContext:
     import trustme  # dev-only dependency, needed just for --tls
 
     ca = trustme.CA()
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(ctx)
     ca.cert_pem.write_to_path(str(ca_out))
-    return ctx
+    return tls_contexts(ca, "127.0.0.1", "localhost")[0]
 
 
 def main(argv: list[str] | None = None) -> int:

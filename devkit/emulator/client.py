@@ -21,10 +21,11 @@ def make_client(emu: GigaChatEmulator, **overrides: Any) -> GigaChat:
     return GigaChat(**{k: v for k, v in settings.items() if v is not None})
 
 
-def tls_contexts(ca: trustme.CA, host: str = "127.0.0.1") -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """(server context for `GigaChatEmulator(ssl_context=...)`, client context trusting `ca`)."""
+def tls_contexts(ca: trustme.CA, *hosts: str) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """(server context for `GigaChatEmulator(ssl_context=...)` with a certificate `ca` issued for `hosts` (default:
+    127.0.0.1), client context trusting `ca`)."""
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert(host).configure_cert(server)
+    ca.issue_cert(*(hosts or ("127.0.0.1",))).configure_cert(server)
     client = ssl.create_default_context()
     ca.configure_trust(client)
     return server, client

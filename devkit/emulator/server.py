@@ -16,6 +16,7 @@ from typing import Any
 
 from devkit.emulator import routes, v2
 from devkit.emulator.faults import Fault
+from devkit.emulator.gate import Gate
 from devkit.emulator.handler import EmulatorServer, Handler
 from devkit.emulator.raw import RawAnswer
 from devkit.emulator.replies import Reply
@@ -58,6 +59,7 @@ class GigaChatEmulator:
         # GigaChat's stream limit (1 for individuals, 10 for businesses): API requests in flight beyond it get 429.
         self.max_in_flight: int | None = None
         self._in_flight = 0
+        self.gate: Gate | None = None
         self.file_size_limits = dict(DEFAULT_FILE_SIZE_LIMITS)
         self._bind = (host, port)
         self._lock = threading.RLock()
@@ -96,9 +98,9 @@ class GigaChatEmulator:
         self._server = EmulatorServer(self._bind, handler, self.ssl_context)
         self._bind = (self._bind[0], self._server.server_address[1])
         server = self._server
-        # A short poll interval keeps stop() (and so per-test emulators) fast.
+        # stop() waits up to one poll interval for the serving loop to notice: a short one keeps tests fast.
         self._thread = threading.Thread(
-            target=lambda: server.serve_forever(poll_interval=0.05), name="gigachat-emulator", daemon=True
+            target=lambda: server.serve_forever(poll_interval=0.01), name="gigachat-emulator", daemon=True
         )
         self._thread.start()
         return self
@@ -107,6 +109,8 @@ class GigaChatEmulator:
         if self._server is None:
             return
         self._stopping.set()
+        if self.gate is not None:
+            self.gate.open()
         self._server.shutdown()
         self._server.server_close()
         with self._lock:
@@ -217,6 +221,11 @@ class GigaChatEmulator:
                     return item
         return None
 
+    def hold(self, count: int | None, path: str = "/embeddings", timeout: float = 10.0) -> Gate:
+        """Answer no request to `path` until `count` of them are waiting at once (see Gate); until the next reset."""
+        self.gate = Gate(count, path, timeout)
+        return self.gate
+
     def reset(self) -> None:
         """Forget everything that happened (accounts, users and issued tokens stay valid)."""
         with self._lock:
@@ -224,6 +233,9 @@ class GigaChatEmulator:
             self._faults.clear()
             self._raw.clear()
             self._clear_records()
+            if self.gate is not None:
+                self.gate.open()
+            self.gate = None
 
     @contextlib.contextmanager
     def cleared(self) -> Iterator[GigaChatEmulator]:

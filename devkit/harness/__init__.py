@@ -1,5 +1,8 @@
 """A daemon harness: runs a Dify plugin as the plugin daemon does and checks every reply against the daemon's rules.
 
+process.py runs it over stdio (`PluginProcess`), remote.py stands in for the daemon's remote-debugging endpoint
+(`StandInDaemon`), messages.py builds the requests the daemon sends, and validation.py holds the daemon's rules.
+
 Usage (a sketch)::
 
     from devkit.harness import PluginProcess, messages as m

@@ -79,6 +79,9 @@ def _walk(root: Path, spec: GitIgnoreSpec) -> list[str]:
 
 def _git_tracked(root: Path) -> tuple[frozenset[str] | None, str | None]:
     """The paths git tracks under `root` (relative to it), or None and the reason when git cannot tell."""
+    folders = (root.resolve(), *root.resolve().parents)
+    if "GIT_DIR" not in os.environ and not any((folder / ".git").exists() for folder in folders):
+        return None, "no .git in it or in a folder above it"  # what git would find; asking it costs a process
     try:
         listed = subprocess.run(
             ["git", "ls-files", "-z", "--cached"], cwd=root, capture_output=True, timeout=60, check=False

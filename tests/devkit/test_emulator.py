@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -319,11 +320,15 @@ def test_latency_and_chunk_delay_shape_the_timing_seen_by_the_client(emu):
     client = make_client(emu)
     client.chat("warm up")
     emu.latency, emu.chunk_delay = 0.15, 0.1
-    started = time.monotonic()
-    arrivals = [time.monotonic() - started for _ in client.stream("one two three")]
-    assert arrivals[0] >= 0.15
-    # Each event is flushed as sent, so the client sees them spread out rather than in one burst.
-    assert all(b - a >= 0.07 for a, b in itertools.pairwise(arrivals))
+    emu.script(Reply(text=["one ", "two ", "three ", "four ", "five"]))
+    started = time.perf_counter()
+    arrivals = [time.perf_counter() for _ in client.stream("count")]
+    sent = emu.requests[-1].sent  # when the emulator wrote each event
+    assert arrivals[0] - started >= 0.15
+    assert all(b - a >= 0.1 for a, b in itertools.pairwise(sent))
+    # Each event is flushed as it is written: the first reaches the client long before the last one is even written,
+    # where a buffered stream would arrive in one burst at the end.
+    assert arrivals[0] < sent[-1]
 
 
 def test_concurrent_streams_share_one_token_and_sequential_calls_keep_the_connection_alive(emu):
@@ -344,8 +349,9 @@ def test_concurrent_streams_share_one_token_and_sequential_calls_keep_the_connec
 
 def test_requests_beyond_the_stream_limit_are_refused_with_429_and_the_peak_is_recorded(emu):
     client = make_client(emu)
-    client.chat("warm up")  # the token first, so signing in does not shift the arrivals
-    emu.latency, emu.max_in_flight = 0.3, 2
+    client.chat("warm up")  # the token first, so signing in takes no stream
+    emu.max_in_flight = 2
+    gate = emu.hold(None)  # the first two wait until the test lets them go
     outcomes: list[object] = []
 
     def embed() -> None:
@@ -354,14 +360,34 @@ def test_requests_beyond_the_stream_limit_are_refused_with_429_and_the_peak_is_r
         except gx.ResponseError as error:
             outcomes.append(error.status_code)
 
-    threads = [threading.Thread(target=embed) for _ in range(3)]
+    threads = [threading.Thread(target=embed) for _ in range(2)]
     for thread in threads:
         thread.start()
-        time.sleep(0.05)  # in this order: the third arrives while two are being answered
+    assert gate.wait_until_waiting(2)
+    embed()  # a third while two are being answered
+    gate.open()
     for thread in threads:
         thread.join(10)
     assert sorted(outcomes, key=str) == [1, 1, 429]
     assert (emu.peak_in_flight, emu.refused_over_limit) == (2, 1)
+
+
+def test_a_held_path_is_answered_once_enough_requests_wait_together_and_later_ones_pass_straight(emu):
+    client = make_client(emu)
+    client.chat("warm up")
+    gate = emu.hold(3)
+    with ThreadPoolExecutor(3) as pool:
+        assert [len(r.data) for r in pool.map(lambda i: client.embeddings([f"text {i}"]), range(3))] == [1, 1, 1]
+    assert emu.peak_in_flight == 3 and not gate.timed_out
+    assert len(client.embeddings(["later"]).data) == 1
+    assert client.chat("other paths are never held").choices[0].message.content
+
+
+def test_a_gate_that_never_fills_lets_its_requests_go_after_its_timeout_and_says_so(emu):
+    client = make_client(emu)
+    gate = emu.hold(2, timeout=0.05)
+    assert len(client.embeddings(["alone"]).data) == 1
+    assert gate.timed_out
 
 
 def test_reset_forgets_history_but_keeps_accounts_and_tokens(emu):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
-import json
 import os
 import subprocess
 import sys
@@ -17,6 +16,15 @@ from typing import Any
 
 import pytest
 import yaml
+from dify_plugin.core.entities.plugin.setup import PluginConfiguration
+from dify_plugin.entities.model.provider import ConfigurateMethod, FormType, ModelProviderConfiguration
+from dify_plugin.entities.model.schema import (
+    PARAMETER_RULE_TEMPLATE,
+    ModelFeature,
+    ModelPropertyKey,
+    ModelType,
+    ParameterType,
+)
 
 from devkit import ROOT, package
 from devkit.package import PackageInvalid, Problem, build, checksum, collect_files, unique_identifier, validate
@@ -253,17 +261,11 @@ def test_a_minimal_valid_plugin_has_no_problems(tmp_path: Path) -> None:
     assert str(Problem("manifest.yaml", "author", "bad")) == "manifest.yaml: author: bad"
 
 
-def test_the_minimal_valid_plugin_is_accepted_by_the_sdks_own_models(tmp_path: Path) -> None:
-    code = """
-import yaml
-from dify_plugin.core.entities.plugin.setup import PluginConfiguration
-from dify_plugin.entities.model.provider import ModelProviderConfiguration
-PluginConfiguration(**yaml.safe_load(open("manifest.yaml")))
-provider = ModelProviderConfiguration(**yaml.safe_load(open("provider/demo.yaml")))
-print([m.model for m in provider.models], provider.position.llm)
-"""
-    run = subprocess.run([sys.executable, "-c", code], cwd=write_plugin(tmp_path), capture_output=True, text=True)
-    assert run.stdout.splitlines()[-1:] == ["['demo-chat'] ['demo-chat']"], run.stderr
+def test_the_minimal_valid_plugin_is_accepted_by_the_sdks_own_models(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(write_plugin(tmp_path))  # the SDK finds model YAMLs relative to the working directory
+    PluginConfiguration(**yaml.safe_load(Path("manifest.yaml").read_text()))
+    provider = ModelProviderConfiguration(**yaml.safe_load(Path("provider/demo.yaml").read_text()))
+    assert ([m.model for m in provider.models], provider.position.llm) == (["demo-chat"], ["demo-chat"])
 
 
 @pytest.mark.parametrize(("mutation", "file", "field"), [pytest.param(*c[1:], id=c[0]) for c in CASES])
@@ -421,28 +423,15 @@ def test_cli_exits_1_with_one_line_per_problem_and_writes_nothing(tmp_path: Path
 
 
 def test_the_rule_tables_match_the_installed_sdk() -> None:
-    code = """
-import json
-from dify_plugin.entities.model.schema import PARAMETER_RULE_TEMPLATE, ModelFeature, ModelPropertyKey, ModelType
-from dify_plugin.entities.model.schema import ParameterType
-from dify_plugin.entities.model.provider import ConfigurateMethod, FormType
-keys = ("type", "default", "min", "max", "precision", "options")
-print(json.dumps({
-    "templates": {k.value: {f: v[f] for f in keys if f in v} for k, v in PARAMETER_RULE_TEMPLATE.items()},
-    "features": [e.value for e in ModelFeature], "properties": [e.value for e in ModelPropertyKey],
-    "model_types": [e.value for e in ModelType], "param_types": [e.value for e in ParameterType],
-    "methods": [e.value for e in ConfigurateMethod], "forms": [e.value for e in FormType],
-}))
-"""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    sdk = json.loads(out.splitlines()[-1])
-    assert sdk["templates"] == plugin_rules.TEMPLATES
-    assert sdk["features"] == list(plugin_rules.FEATURES)
-    assert sdk["properties"] == list(plugin_rules.PROPERTY_KEYS)
-    assert sdk["model_types"] == list(plugin_rules.MODEL_TYPES)
-    assert sdk["param_types"] == list(plugin_rules.PARAM_TYPES)
-    assert sdk["methods"] == list(plugin_rules.CONFIGURATE_METHODS)
-    assert sdk["forms"] == list(plugin_rules.FORM_TYPES)
+    keys = ("type", "default", "min", "max", "precision", "options")
+    templates = {k.value: {f: v[f] for f in keys if f in v} for k, v in PARAMETER_RULE_TEMPLATE.items()}
+    assert templates == plugin_rules.TEMPLATES
+    assert [e.value for e in ModelFeature] == list(plugin_rules.FEATURES)
+    assert [e.value for e in ModelPropertyKey] == list(plugin_rules.PROPERTY_KEYS)
+    assert [e.value for e in ModelType] == list(plugin_rules.MODEL_TYPES)
+    assert [e.value for e in ParameterType] == list(plugin_rules.PARAM_TYPES)
+    assert [e.value for e in ConfigurateMethod] == list(plugin_rules.CONFIGURATE_METHODS)
+    assert [e.value for e in FormType] == list(plugin_rules.FORM_TYPES)
 
 
 @pytest.mark.skipif(not (ROOT / "manifest.yaml").exists(), reason="the plugin's manifest is not written yet")

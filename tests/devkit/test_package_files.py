@@ -76,7 +76,7 @@ def test_outside_a_git_checkout_every_allowed_file_ships_and_git_says_why_it_cou
     selection = select_files(tree(tmp_path, {".difyignore": "dist/\n", "a.py": "", "scratch.txt": ""}))
     assert selection.files == ["a.py", "scratch.txt"]
     assert selection.untracked == []
-    assert "not a git repository" in selection.git_error
+    assert selection.git_error == "no .git in it or in a folder above it"
 
 
 # ---------------------------------------------------------------- git
