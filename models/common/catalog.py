@@ -62,8 +62,9 @@ def customizable_schema(
 
 
 def has_model_fields(credentials: Mapping | None) -> bool:
-    """Whether these are a customizable model's credentials with something of its own entered: then its schema is
-    built from them even when its id is a predefined model's (an operator adds `GigaChat-2-Max` to enter prices)."""
+    """Whether these are a customizable model's credentials holding a value of its own form (a switch's "false"
+    included): then its schema is built from them even when its id is a predefined model's (an operator adds
+    `GigaChat-2-Max` to enter prices). Without any such value that schema would be the predefined one anyway."""
     return bool(credentials) and any(str(credentials.get(name) or "").strip() for name in MODEL_FIELDS)
 
 
@@ -86,11 +87,13 @@ def _generation(model: str) -> str | None:
 
 def _plain_entity(model_type: ModelType, predefined: Sequence[AIModelEntity]) -> AIModelEntity:
     if model_type is ModelType.LLM:
-        # What a GigaChat chat model takes, from the first predefined model: its parameters, and its features but
-        # for file input. The chat models Sber documents support functions (GigaChat 3 too, in ai-forever/gigachat's
-        # recorded tests), and structured output has the forced-function fallback where response_format is missing.
+        # What a GigaChat chat model takes, from the first predefined model (dify_plugin lists them in no set
+        # order): its parameters but reasoning effort, and its features but file input. The chat models Sber
+        # documents support functions (GigaChat 3 too, in ai-forever/gigachat's recorded tests), and structured output
+        # has the forced-function fallback where response_format is missing.
         first = predefined[0] if predefined else None
-        rules: list[ParameterRule] = [r.model_copy(deep=True) for r in first.parameter_rules] if first else []
+        common = (r for r in first.parameter_rules if r.name != REASONING_EFFORT) if first else ()
+        rules: list[ParameterRule] = [r.model_copy(deep=True) for r in common]
         features = [f for f in (first.features or []) if f not in _FILE_INPUT] if first else []
         properties = {ModelPropertyKey.MODE: "chat", ModelPropertyKey.CONTEXT_SIZE: FALLBACK_LLM_CONTEXT}
         return AIModelEntity(

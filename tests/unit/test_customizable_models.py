@@ -102,6 +102,14 @@ def test_reasoning_effort_is_offered_where_a_source_or_the_operator_says_the_mod
         assert reasoning_rule(entity) == max_rule  # one definition: GigaChat-2-Max's YAML
 
 
+@pytest.mark.parametrize("first", ["GigaChat-2-Max", "GigaChat-2"])
+def test_an_id_of_no_known_family_gets_no_reasoning_effort_whichever_model_dify_plugin_lists_first(first):
+    ordered = sorted(LLMS, key=lambda model: model.model != first)
+    entity = customizable_schema(ordered, "Kandinsky-Chat", {}, ModelType.LLM)
+    assert "reasoning_effort" not in rule_names(entity)
+    assert "temperature" in rule_names(entity)
+
+
 # ---- prices ---------------------------------------------------------------------------------------------------------
 
 
