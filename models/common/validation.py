@@ -28,7 +28,7 @@ def validate_connection(credentials: Mapping, model: str | None = None, model_ty
         settings = parse_credentials(credentials)
         # A model's 'Chat protocol' and prices are refused on saving, not at its first request.
         protocol_choice(credentials)
-        pricing_of(credentials, model_type or ModelType.TEXT_EMBEDDING)
+        pricing_of(credentials, model_type or ModelType.LLM)
         listed = call_with_retries(client_for(settings).list_models)
     except Exception as error:
         raise credentials_failure(error, settings) from None

@@ -103,9 +103,8 @@ def build_request(
     `protocol` the model's 'Chat protocol'."""
     names = ToolNames.of([tool.name for tool in tools or ()])
     schema = response_schema(parameters)
-    media = Media(
-        model, takes_audio
-    )  # media parts become placeholders here; nothing is read or uploaded before the call
+    # Media parts become placeholders here; nothing is read or uploaded before the call.
+    media = Media(model, takes_audio)
     return ChatRequest(
         model=model,
         turns=to_turns(prompt_messages, attach=media.attach),
