@@ -98,6 +98,15 @@ def document_part(
     return _file_part("document", base64_data, url, mime_type, filename)
 
 
+def audio_part(
+    base64_data: str | None = None,
+    url: str | None = None,
+    mime_type: str = "audio/mpeg",
+    filename: str = "a.mp3",
+) -> dict:
+    return _file_part("audio", base64_data, url, mime_type, filename)
+
+
 def tool_call(id: str, name: str, arguments_json_str: str) -> dict:  # `id` mirrors the wire field name
     return {"id": id, "type": "function", "function": {"name": name, "arguments": arguments_json_str}}
 

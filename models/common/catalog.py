@@ -3,8 +3,9 @@
 A new id (a `-preview` twin, a newer generation) inherits the schema of the predefined model whose id is its
 longest prefix, because that is the family it belongs to; an id that no predefined id prefixes but that names a
 generation the plugin lists (`GigaChat-3-Pro` beside `GigaChat-3-Ultra`) inherits from that generation's model.
-The user's form values override the context size and the output limit. An id from no known family gets the plain
-chat (or embedding) parameters.
+The user's form values override the context size and the output limit, add the features and the reasoning effort
+its switches turn on, and set its prices (pricing.py). An id from no known family gets the plain chat (or embedding)
+parameters.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from dify_plugin.entities.model import (
     ModelPropertyKey,
     ModelType,
     ParameterRule,
-    ParameterType,
 )
+
+from .pricing import PRICE_FIELDS, PriceError, pricing_of
 
 # The smallest context GigaChat has documented for a chat model (first-generation GigaChat, 8192 tokens; see Sber's
 # 2024 models page, developers.sber.ru/docs/ru/gigachat/models): a safe assumption for an unknown id until the user
@@ -33,15 +35,18 @@ FALLBACK_EMBEDDING_CONTEXT = 512
 FALLBACK_EMBEDDING_MAX_CHUNKS = 16
 _GENERATION = re.compile(r"^gigachat-\d+(?=-|$)", re.IGNORECASE)
 _FILE_INPUT = frozenset({ModelFeature.VISION, ModelFeature.DOCUMENT, ModelFeature.AUDIO, ModelFeature.VIDEO})
-# GigaChat's reasoning models take `reasoning_effort` low / medium / high and answer with `reasoning_content`
-# (ai-forever/gigachat examples/example_reasoning.ipynb, for GigaChat-2-Reasoning).
-REASONING_EFFORT = ParameterRule(
-    name="reasoning_effort",
-    label=I18nObject(en_US="Reasoning effort", zh_Hans="推理强度", ja_JP="推論の度合い", pt_BR="Esforço de raciocínio"),
-    type=ParameterType.STRING,
-    options=["low", "medium", "high"],
-    help=I18nObject(en_US="How long a reasoning model thinks before it answers; its reasoning is shown in <think>."),
-)
+REASONING_EFFORT = "reasoning_effort"
+# The fields of a customizable model's form beyond the connection ones (provider/gigachat.yaml
+# model_credential_schema): credentials holding one of them are a model's own, even under a predefined model's id.
+MODEL_FIELDS = frozenset(
+    {
+        "context_size", "max_tokens", "chat_protocol", "vision_support", "audio_support", "reasoning_support",
+        "query_instruction", *PRICE_FIELDS,
+    }
+)  # fmt: skip
+# The form's switches for a feature no source confirms for an id: on adds it; off never removes a feature the id
+# inherits from its family (GigaChat-2-Max-preview accepts images like GigaChat-2-Max).
+_FEATURE_SWITCHES = {"vision_support": ModelFeature.VISION, "audio_support": ModelFeature.AUDIO}
 
 
 def customizable_schema(
@@ -52,13 +57,15 @@ def customizable_schema(
     entity.model = model
     entity.label = I18nObject(en_US=model)
     entity.fetch_from = FetchFrom.CUSTOMIZABLE_MODEL
-    if model_type is ModelType.LLM and "reasoning" in model.lower():
-        entity.parameter_rules = [
-            *(r for r in entity.parameter_rules if r.name != REASONING_EFFORT.name),
-            REASONING_EFFORT,
-        ]
-    _apply_overrides(entity, credentials)
+    _apply_overrides(entity, credentials, predefined)
     return entity
+
+
+def has_model_fields(credentials: Mapping | None) -> bool:
+    """Whether these are a customizable model's credentials holding a value of its own form (a switch's "false"
+    included): then its schema is built from them even when its id is a predefined model's (an operator adds
+    `GigaChat-2-Max` to enter prices). Without any such value that schema would be the predefined one anyway."""
+    return bool(credentials) and any(str(credentials.get(name) or "").strip() for name in MODEL_FIELDS)
 
 
 def family_of(predefined: Sequence[AIModelEntity], model: str) -> AIModelEntity | None:
@@ -80,11 +87,13 @@ def _generation(model: str) -> str | None:
 
 def _plain_entity(model_type: ModelType, predefined: Sequence[AIModelEntity]) -> AIModelEntity:
     if model_type is ModelType.LLM:
-        # What a GigaChat chat model takes, from the first predefined model: its parameters, and its features but
-        # for file input. The chat models Sber documents support functions (GigaChat 3 too, in ai-forever/gigachat's
-        # recorded tests), and structured output has the forced-function fallback where response_format is missing.
+        # What a GigaChat chat model takes, from the first predefined model (dify_plugin lists them in no set
+        # order): its parameters but reasoning effort, and its features but file input. The chat models Sber
+        # documents support functions (GigaChat 3 too, in ai-forever/gigachat's recorded tests), and structured output
+        # has the forced-function fallback where response_format is missing.
         first = predefined[0] if predefined else None
-        rules: list[ParameterRule] = [r.model_copy(deep=True) for r in first.parameter_rules] if first else []
+        common = (r for r in first.parameter_rules if r.name != REASONING_EFFORT) if first else ()
+        rules: list[ParameterRule] = [r.model_copy(deep=True) for r in common]
         features = [f for f in (first.features or []) if f not in _FILE_INPUT] if first else []
         properties = {ModelPropertyKey.MODE: "chat", ModelPropertyKey.CONTEXT_SIZE: FALLBACK_LLM_CONTEXT}
         return AIModelEntity(
@@ -100,13 +109,19 @@ def _plain_entity(model_type: ModelType, predefined: Sequence[AIModelEntity]) ->
     )
 
 
-def _apply_overrides(entity: AIModelEntity, credentials: Mapping) -> None:
-    if entity.model_type is ModelType.LLM and str(credentials.get("vision_support", "")).strip().lower() == "true":
-        # The "Accepts images" switch: for an id whose image support no source confirms. Off never removes the
-        # feature an id inherits from its family (GigaChat-2-Max-preview accepts images like GigaChat-2-Max).
+def _apply_overrides(entity: AIModelEntity, credentials: Mapping, predefined: Sequence[AIModelEntity]) -> None:
+    if entity.model_type is ModelType.LLM:
         features = list(entity.features or [])
-        if ModelFeature.VISION not in features:
-            entity.features = [*features, ModelFeature.VISION]
+        for switch, feature in _FEATURE_SWITCHES.items():
+            if _switched_on(credentials, switch) and feature not in features:
+                features.append(feature)
+        entity.features = features
+        if _switched_on(credentials, "reasoning_support") or "reasoning" in entity.model.lower():
+            _add_reasoning_effort(entity, predefined)
+    try:
+        entity.pricing = pricing_of(credentials, entity.model_type)
+    except PriceError:
+        entity.pricing = None  # refused when the model was saved (validation.py); never a guessed price
     context = _positive_int(credentials.get("context_size"))
     if context:
         entity.model_properties[ModelPropertyKey.CONTEXT_SIZE] = context
@@ -117,6 +132,20 @@ def _apply_overrides(entity: AIModelEntity, credentials: Mapping) -> None:
                 rule.max = max_tokens
                 if rule.default is not None and rule.default > max_tokens:
                     rule.default = max_tokens
+
+
+def _switched_on(credentials: Mapping, name: str) -> bool:
+    return str(credentials.get(name, "")).strip().lower() == "true"
+
+
+def _add_reasoning_effort(entity: AIModelEntity, predefined: Sequence[AIModelEntity]) -> None:
+    """The reasoning-effort rule as the predefined models declare it (their YAML is its one definition)."""
+    if any(rule.name == REASONING_EFFORT for rule in entity.parameter_rules):
+        return
+    declared = (r for model in predefined for r in model.parameter_rules if r.name == REASONING_EFFORT)
+    rule = next(declared, None)
+    if rule is not None:
+        entity.parameter_rules = [*entity.parameter_rules, rule.model_copy(deep=True)]
 
 
 def _positive_int(value: object) -> int | None:

@@ -33,6 +33,7 @@ from gigachat.exceptions import GigaChatException, ModelNotSpecifiedError, Respo
 from .bounded import AnswerTooLarge, UnknownEncoding
 from .client import withheld
 from .prefix import PREFIX
+from .pricing import PriceError
 from .settings import AuthMethod, CredentialsError, GigaChatSettings
 
 _MAX_SERVER_MESSAGE = 300
@@ -119,7 +120,7 @@ def credentials_failure(
     error: BaseException, settings: GigaChatSettings | None = None
 ) -> CredentialsValidateFailedError:
     """The sentence shown under Dify's credential form when validation fails."""
-    if isinstance(error, CredentialsError):
+    if isinstance(error, CredentialsError | PriceError):
         return CredentialsValidateFailedError(str(error))
     mapped = invoke_error(error, settings)
     return CredentialsValidateFailedError(str(mapped.description or mapped).removeprefix(PREFIX))

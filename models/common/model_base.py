@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from dify_plugin.entities.model import AIModelEntity
 from dify_plugin.errors.model import InvokeError
 
-from .catalog import customizable_schema
+from .catalog import customizable_schema, has_model_fields
 
 if TYPE_CHECKING:
     from dify_plugin.interfaces.model.ai_model import AIModel
@@ -33,6 +33,13 @@ class GigaChatModel(_Base):
 
     def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity | None:
         return customizable_schema(self.predefined_models(), model, credentials, self.model_type)
+
+    def get_model_schema(self, model: str, credentials: Mapping | None = None) -> AIModelEntity | None:
+        """dify_plugin answers a predefined model's id with its YAML whatever the credentials; a customizable model
+        under that id (added to enter prices or a larger context) gets the schema its own form describes."""
+        if has_model_fields(credentials):
+            return self.get_customizable_model_schema_from_credentials(model, credentials)  # type: ignore[arg-type]
+        return super().get_model_schema(model, credentials)  # type: ignore[safe-super]
 
     @property
     def _invoke_error_mapping(self) -> dict[type[InvokeError], list[type[Exception]]]:

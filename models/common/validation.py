@@ -9,6 +9,7 @@ from dify_plugin.errors.model import CredentialsValidateFailedError
 
 from .client import ModelList, client_for
 from .errors import credentials_failure
+from .pricing import pricing_of
 from .retry import call_with_retries
 from .settings import AuthMethod, GigaChatSettings, parse_credentials, protocol_choice
 
@@ -25,7 +26,9 @@ def validate_connection(credentials: Mapping, model: str | None = None, model_ty
     settings = None
     try:
         settings = parse_credentials(credentials)
-        protocol_choice(credentials)  # a model's 'Chat protocol' is refused on saving, not at its first request
+        # A model's 'Chat protocol' and prices are refused on saving, not at its first request.
+        protocol_choice(credentials)
+        pricing_of(credentials, model_type or ModelType.LLM)
         listed = call_with_retries(client_for(settings).list_models)
     except Exception as error:
         raise credentials_failure(error, settings) from None

@@ -65,13 +65,17 @@ def invoke(
     stream: bool,
     user: str | None,
     usage_for: UsageFor,
+    takes_audio: bool = False,
 ) -> LLMResult | Iterator[LLMResultChunk]:
-    """The LLM's `_invoke`: every failure before the answer starts is raised as a typed InvokeError."""
+    """The LLM's `_invoke`: every failure before the answer starts is raised as a typed InvokeError. `takes_audio`:
+    whether the model declares the `audio` feature (files.py sends audio to no other)."""
     settings = None
     try:
         settings = parse_credentials(credentials)
         choice = protocol_choice(credentials)
-        request = build_request(model, prompt_messages, parameters, tools, raw_requests.tool_choice(), choice)
+        request = build_request(
+            model, prompt_messages, parameters, tools, raw_requests.tool_choice(), choice, takes_audio
+        )
         # Inside the try: building the SDK client (TLS context, SDK settings) can fail too, and an error that
         # escapes here is re-raised by dify_plugin `from` the original, whose text would reach the traceback.
         return generate(settings, request, stop, stream, user, usage_for)
@@ -93,12 +97,14 @@ def build_request(
     tools: Sequence[PromptMessageTool] | None,
     tool_choice: object = None,
     protocol: ProtocolChoice = ProtocolChoice.AUTO,
+    takes_audio: bool = False,
 ) -> ChatRequest:
     """The neutral request; `tool_choice` is the daemon's (raw_requests.tool_choice), None meaning auto, and
     `protocol` the model's 'Chat protocol'."""
     names = ToolNames.of([tool.name for tool in tools or ()])
     schema = response_schema(parameters)
-    media = Media()  # media parts become placeholders here; nothing is read or uploaded before the call
+    # Media parts become placeholders here; nothing is read or uploaded before the call.
+    media = Media(model, takes_audio)
     return ChatRequest(
         model=model,
         turns=to_turns(prompt_messages, attach=media.attach),

@@ -6,7 +6,8 @@ GigaChat takes files only by id, as `attachments` of a user message (ai-forever/
 examples/vision/example_vision.ipynb). Its limits (developers.sber.ru/docs/ru/gigachat/api/reference/rest/post-file),
 applied here before anything is uploaded:
 - images: JPEG, PNG, TIFF or BMP, at most 15 MB each; documents: TXT, PDF, DOC, DOCX, EPUB, PPT or PPTX, at most
-  40 MB each;
+  40 MB each; audio: MP3, WAV, OGG, Opus, M4A, MP4 or WebM (weba), at most 35 MB each, under the MIME names that
+  page gives (audio/mp3, audio/x-ogg, audio/x-m4a, ...);
 - one image per message, up to 10 per request "whatever the number of messages" (Sber's chat reference,
   developers.sber.ru/docs/ru/gigachat/api/reference/rest/post-chat, 19 February 2026), at most 10 files per request,
   at most 80 MB of files per request (Sber's total for images and audio; applied to all files, which also bounds the
@@ -20,6 +21,10 @@ The user's latest message is strict: every file in it is sent, or the request fa
 the file and the limit, so GigaChat never answers about an image it did not see. Files in earlier messages are
 best effort: newest first while the limits allow, so a long conversation keeps its most recent files.
 
+Audio goes only to a model that declares Dify's `audio` feature: no Sber page or recording says which chat models
+take it, so none is predefined with it, and an operator who knows one turns on 'Accepts audio' for it (catalog.py).
+Audio to any other model is refused naming the file, never uploaded on the chance that GigaChat hears it.
+
 The type is read from the bytes (magic numbers), never trusted from the declared MIME type: a PNG declared as
 image/jpeg is sent as the PNG it is, but a file whose content is of another kind than the part that carries it (PNG
 bytes in a document part declared as PDF, an HTML page in an image part) is rejected, because the part's kind decided
@@ -30,16 +35,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
-import struct
-import zipfile
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from urllib.parse import urlsplit
 
 from dify_plugin.entities.model.message import (
+    AudioPromptMessageContent,
     DocumentPromptMessageContent,
     ImagePromptMessageContent,
     MultiModalPromptMessageContent,
@@ -48,37 +50,33 @@ from dify_plugin.errors.model import InvokeBadRequestError
 
 from ..common.prefix import PREFIX
 from .exchange import Turn
+from .sniff import DOCX, Unreadable, sniff
 
 MB = 1024 * 1024
 _PLACEHOLDER = "pending-file:"
-# DOCX, PPTX and EPUB are ZIP archives, opened here only to read their list of files and the first bytes of one of
-# them. Apache POI, which reads the same formats, refuses by default an entry that inflates more than 100 times
-# (a minimum inflate ratio of 0.01) once it exceeds 100 KB, and archives of more than 1,000 entries
-# (poi.apache.org, ZipSecureFile). The plugin takes the ratio and allows ten times the entries: an EPUB or a long
-# presentation holds a file per chapter, slide or picture. The list itself is bounded before it is parsed, at 200
-# bytes an entry, since a lying entry count would not stop a reader that walks the list's bytes.
-MAX_ARCHIVE_ENTRIES = 10_000
-MAX_INFLATE_RATIO = 100
-_RATIO_GRACE_BYTES = 100 * 1024
-_MAX_DIRECTORY_BYTES = MAX_ARCHIVE_ENTRIES * 200
-_END_RECORD = struct.Struct("<4s4H2LH")  # a ZIP's end of central directory record (PKWARE APPNOTE 4.3.16)
 
 
 class Kind(StrEnum):
     IMAGE = "image"
     DOCUMENT = "document"
+    AUDIO = "audio"
+
+    @property
+    def plural(self) -> str:
+        return "audio files" if self is Kind.AUDIO else f"{self.value}s"
 
 
 @dataclass(frozen=True)
 class Limits:
     image_bytes: int = 15 * MB
     document_bytes: int = 40 * MB
+    audio_bytes: int = 35 * MB
     images_per_message: int = 1
     files_per_request: int = 10
     total_bytes: int = 80 * MB
 
     def max_bytes(self, kind: Kind) -> int:
-        return self.image_bytes if kind is Kind.IMAGE else self.document_bytes
+        return {Kind.IMAGE: self.image_bytes, Kind.DOCUMENT: self.document_bytes, Kind.AUDIO: self.audio_bytes}[kind]
 
 
 LIMITS = Limits()
@@ -92,7 +90,6 @@ class FileType:
     extension: str
 
 
-_DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 ACCEPTED: dict[str, FileType] = {
     t.mime: t
     for t in (
@@ -103,10 +100,17 @@ ACCEPTED: dict[str, FileType] = {
         FileType("text/plain", Kind.DOCUMENT, "text file", "txt"),
         FileType("application/pdf", Kind.DOCUMENT, "PDF document", "pdf"),
         FileType("application/msword", Kind.DOCUMENT, "Word 97-2003 document", "doc"),
-        FileType(_DOCX, Kind.DOCUMENT, "Word document", "docx"),
+        FileType(DOCX, Kind.DOCUMENT, "Word document", "docx"),
         FileType("application/epub", Kind.DOCUMENT, "EPUB book", "epub"),
         FileType("application/ppt", Kind.DOCUMENT, "PowerPoint 97-2003 presentation", "ppt"),
         FileType("application/pptx", Kind.DOCUMENT, "PowerPoint presentation", "pptx"),
+        FileType("audio/mp3", Kind.AUDIO, "MP3 audio file", "mp3"),
+        FileType("audio/wav", Kind.AUDIO, "WAV audio file", "wav"),
+        FileType("audio/x-ogg", Kind.AUDIO, "Ogg audio file", "ogg"),
+        FileType("audio/opus", Kind.AUDIO, "Opus audio file", "opus"),
+        FileType("audio/x-m4a", Kind.AUDIO, "M4A audio file", "m4a"),
+        FileType("audio/mp4", Kind.AUDIO, "MP4 audio file", "mp4"),
+        FileType("audio/webm", Kind.AUDIO, "WebM audio file", "weba"),
     )
 }
 _UNSUPPORTED_NAMES = {
@@ -118,10 +122,17 @@ _UNSUPPORTED_NAMES = {
     "text/html": "an HTML page",
     "application/zip": "a ZIP archive",
     "application/x-ole-storage": "an Office 97-2003 file that is neither a .doc nor a .ppt",
+    "audio/flac": "a FLAC audio file",
+    "audio/aac": "an AAC audio file",
+    "audio/aiff": "an AIFF audio file",
+    "audio/amr": "an AMR audio file",
+    "video/quicktime": "a QuickTime video",
+    "video/x-matroska": "a Matroska video",
 }
 _ACCEPTED_LIST = {
     Kind.IMAGE: "JPEG, PNG, TIFF and BMP images",
     Kind.DOCUMENT: "TXT, PDF, DOC, DOCX, EPUB, PPT and PPTX",
+    Kind.AUDIO: "MP3, WAV, OGG, Opus, M4A, MP4 and WebM audio",
 }
 # Declared names (MIME types and extensions) Dify may use for the types GigaChat spells differently.
 _DECLARED_ALIASES = {
@@ -129,8 +140,14 @@ _DECLARED_ALIASES = {
     "application/vnd.ms-powerpoint": "application/ppt",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": "application/pptx",
     "application/epub+zip": "application/epub",
+    **dict.fromkeys(("audio/mpeg", "audio/mpeg3", "audio/x-mp3"), "audio/mp3"),
+    **dict.fromkeys(("audio/x-wav", "audio/wave", "audio/x-pn-wav", "audio/vnd.wave"), "audio/wav"),
+    **dict.fromkeys(("audio/ogg", "application/ogg", "audio/vorbis"), "audio/x-ogg"),
+    "audio/m4a": "audio/x-m4a",
     "jpeg": "image/jpeg",
     "tif": "image/tiff",
+    "oga": "audio/x-ogg",
+    "webm": "audio/webm",
     **{t.extension: t.mime for t in ACCEPTED.values()},
 }
 
@@ -149,8 +166,9 @@ def megabytes(size: int) -> str:
 @dataclass(frozen=True)
 class PendingFile:
     part: MultiModalPromptMessageContent
-    kind: Kind | None  # None: a kind of input GigaChat takes no files of here (audio, video)
+    kind: Kind | None  # None: a kind of input GigaChat takes no files of (video)
     label: str  # how messages name the file: "'photo.png'" or "an unnamed image"
+    refusal: str | None = None  # why this request can't send it (then it is never read or uploaded)
 
     @property
     def declared(self) -> FileType | None:
@@ -161,23 +179,37 @@ class PendingFile:
         return None
 
 
-class Media:
-    """The `attach` callback of to_turns: a placeholder per media part, resolved to a file id by uploads.py."""
+_KINDS = {
+    ImagePromptMessageContent: Kind.IMAGE,
+    DocumentPromptMessageContent: Kind.DOCUMENT,
+    AudioPromptMessageContent: Kind.AUDIO,
+}
 
-    def __init__(self) -> None:
+
+class Media:
+    """The `attach` callback of to_turns: a placeholder per media part, resolved to a file id by uploads.py.
+    `takes_audio`: whether the model declares the `audio` feature."""
+
+    def __init__(self, model: str = "", takes_audio: bool = False) -> None:
         self.files: dict[str, PendingFile] = {}
+        self.model, self.takes_audio = model, takes_audio
 
     def attach(self, part: MultiModalPromptMessageContent) -> str:
         placeholder = f"{_PLACEHOLDER}{len(self.files)}"
-        kind = (
-            Kind.IMAGE
-            if isinstance(part, ImagePromptMessageContent)
-            else Kind.DOCUMENT
-            if isinstance(part, DocumentPromptMessageContent)
-            else None
-        )
-        self.files[placeholder] = PendingFile(part, kind, label_of(part))
+        kind, label = _KINDS.get(type(part)), label_of(part)
+        self.files[placeholder] = PendingFile(part, kind, label, self._refusal(kind, part, label))
         return placeholder
+
+    def _refusal(self, kind: Kind | None, part: MultiModalPromptMessageContent, label: str) -> str | None:
+        if kind is None:
+            return f"this plugin sends no {part.type.value} files to GigaChat; {label} can't be sent."
+        if kind is Kind.AUDIO and not self.takes_audio:
+            return (
+                f"{f'model {self.model}' if self.model else 'this model'} does not take audio files, so {label} "
+                "can't be sent; no source says which GigaChat models do: add one that does as a customizable model "
+                "with 'Accepts audio' on."
+            )
+        return None
 
     def __bool__(self) -> bool:
         return bool(self.files)
@@ -210,7 +242,7 @@ def select(turns: Sequence[Turn], files: Mapping[str, PendingFile], limits: Limi
     for index in reversed(range(len(turns))):
         for placeholder in reversed(turns[index].attachments):
             pending = files.get(placeholder)
-            if pending is None or pending.kind is None or len(kept) >= limits.files_per_request:
+            if pending is None or pending.refusal or len(kept) >= limits.files_per_request:
                 continue
             if pending.kind is Kind.IMAGE:
                 if images.get(index, 0) >= limits.images_per_message:
@@ -224,9 +256,8 @@ def _check_latest(placeholders: Sequence[str], files: Mapping[str, PendingFile],
     images = 0
     for count, placeholder in enumerate((p for p in placeholders if p in files), start=1):
         pending = files[placeholder]
-        if pending.kind is None:
-            kind = pending.part.type.value
-            raise bad(f"this plugin sends no {kind} files to GigaChat; {pending.label} can't be sent.")
+        if pending.refusal:
+            raise bad(pending.refusal)
         if count > limits.files_per_request:
             raise bad(
                 f"{pending.label} is file {count} of one message; GigaChat takes at most "
@@ -284,11 +315,7 @@ def check_size(size: int, kind: Kind, label: str, limits: Limits = LIMITS) -> No
 
 def too_large(size: int | None, kind: Kind, limits: Limits = LIMITS) -> str:
     actual = f"{megabytes(size)}, " if size is not None else "larger than allowed: "
-    return f"{actual}GigaChat takes {kind.value}s of at most {megabytes(limits.max_bytes(kind))}"
-
-
-class Unreadable(Exception):
-    """Bytes the plugin will not read further (an archive built to exhaust a reader); says why, after the name."""
+    return f"{actual}GigaChat takes {kind.plural} of at most {megabytes(limits.max_bytes(kind))}"
 
 
 def verified_type(data: bytes, pending: PendingFile) -> FileType:
@@ -306,8 +333,15 @@ def verified_type(data: bytes, pending: PendingFile) -> FileType:
         raise bad(f"{pending.label} is {what}; GigaChat takes {_ACCEPTED_LIST[pending.kind]}.{hint}")
     if found.kind is not pending.kind:
         said = pending.part.mime_type or pending.kind.value
-        raise bad(f"{pending.label} is sent as {said}, but its content is a {found.name}.")
+        raise bad(f"{pending.label} is sent as {said}, but its content is {_a(found.name)}.")
     return found
+
+
+def _a(name: str) -> str:
+    """The name with its article, as it is said: "an MP3 audio file", "an EPUB book", "a PNG image"."""
+    first = name.split()[0]
+    vowel_sound = first[0] in ("AEFHILMNORSX" if first.isupper() else "AEIOUaeiou")
+    return f"{'an' if vowel_sound else 'a'} {name}"
 
 
 def upload_name(pending: PendingFile, file_type: FileType, number: int) -> str:
@@ -319,97 +353,6 @@ def upload_name(pending: PendingFile, file_type: FileType, number: int) -> str:
     if dot and _DECLARED_ALIASES.get(extension.lower()) == file_type.mime:
         return name
     return f"{stem if dot else name}.{file_type.extension}"
-
-
-def sniff(data: bytes, declared: str = "") -> str | None:
-    """The MIME type of the bytes (GigaChat's names for the types it takes), or None when unrecognised.
-
-    `declared` only settles what bytes cannot: whether an Office 97-2003 container is a .doc or a .ppt.
-    """
-    head = data[:16]
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith((b"II*\x00", b"MM\x00*")):
-        return "image/tiff"
-    if head.startswith(b"BM") and len(data) >= 26 and data[6:10] == b"\x00\x00\x00\x00":
-        return "image/bmp"
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
-    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[4:8] == b"ftyp":
-        return {b"avif": "image/avif", b"heic": "image/heic", b"heix": "image/heic"}.get(head[8:12])
-    if head.startswith(b"%PDF-"):
-        return "application/pdf"
-    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        return declared if declared in ("application/msword", "application/ppt") else "application/x-ole-storage"
-    if head.startswith(b"PK\x03\x04"):
-        return _zip_type(data)
-    return _text_type(data[:8192])
-
-
-def _zip_type(data: bytes) -> str:
-    _check_directory(data)
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:  # reads the directory only; nothing is extracted to disk
-            entries = archive.infolist()
-            _check_ratios(entries)
-            names = {entry.filename for entry in entries}
-            if "mimetype" in names:
-                # At most a few bytes, whatever the entry claims or holds: EPUB's marker is 20 bytes.
-                with archive.open("mimetype") as entry:
-                    if entry.read(64).strip() == b"application/epub+zip":
-                        return "application/epub"
-    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, EOFError, NotImplementedError, zlib.error):
-        return "application/zip"
-    if "word/document.xml" in names:
-        return _DOCX
-    if "ppt/presentation.xml" in names:
-        return "application/pptx"
-    return "application/zip"
-
-
-def _check_directory(data: bytes) -> None:
-    """Refuse an archive whose list of files is too long to parse, read from its end record before any parsing."""
-    at = data.rfind(b"PK\x05\x06", max(0, len(data) - _END_RECORD.size - 0xFFFF))
-    if at < 0 or len(data) - at < _END_RECORD.size:
-        return  # no end record: zipfile finds no archive either
-    entries, directory_bytes = _END_RECORD.unpack_from(data, at)[4:6]
-    if entries > MAX_ARCHIVE_ENTRIES:
-        count = f"{entries:,}" + (" or more" if entries == 0xFFFF else "")  # 0xFFFF: the count is in a ZIP64 record
-        raise Unreadable(
-            f"is an archive of {count} files; the plugin reads archives of at most {MAX_ARCHIVE_ENTRIES:,}."
-        )
-    if directory_bytes > _MAX_DIRECTORY_BYTES:
-        raise Unreadable(
-            f"is an archive whose list of files takes {megabytes(directory_bytes)}; the plugin reads archives of at "
-            f"most {MAX_ARCHIVE_ENTRIES:,} files."
-        )
-
-
-def _check_ratios(entries: list[zipfile.ZipInfo]) -> None:
-    """Refuse an archive with an entry that inflates implausibly far (a ZIP bomb): GigaChat would have to unpack it."""
-    ratios = [e.file_size // max(e.compress_size, 1) for e in entries if e.file_size > _RATIO_GRACE_BYTES]
-    worst = max(ratios, default=0)
-    if worst > MAX_INFLATE_RATIO:
-        raise Unreadable(
-            f"would expand to {worst:,} times its packed size, like a ZIP bomb; the plugin takes archives whose files "
-            f"expand at most {MAX_INFLATE_RATIO} times."
-        )
-
-
-def _text_type(sample: bytes) -> str | None:
-    if not sample or b"\x00" in sample:
-        return None
-    text = sample.decode("utf-8", "ignore").lstrip("\ufeff \t\r\n").lower()
-    if text.startswith(("<!doctype html", "<html", "<head", "<body")):
-        return "text/html"
-    if text.startswith("<svg") or (text.startswith("<?xml") and "<svg" in text[:1024]):
-        return "image/svg+xml"
-    controls = sum(1 for byte in sample if byte < 32 and byte not in b"\t\n\r\f\x1b")
-    return "text/plain" if controls <= len(sample) // 100 else None
 
 
 # ---- bytes from a part --------------------------------------------------------------------------------------------

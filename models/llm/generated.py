@@ -39,7 +39,8 @@ from ..common.prefix import PREFIX
 from ..common.retry import call_with_retries
 from ..common.settings import GigaChatSettings
 from .exchange import Delta
-from .files import megabytes, sniff
+from .files import megabytes
+from .sniff import sniff
 
 MAX_LINE_BYTES = 5 * 1024 * 1024
 # Room on the line for everything but the base64 data: the session envelope, the chunk's model and index, the part's

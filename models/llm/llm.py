@@ -10,6 +10,7 @@ import functools
 import math
 from collections.abc import Iterator
 
+from dify_plugin.entities.model import ModelFeature
 from dify_plugin.entities.model.llm import LLMResult, LLMResultChunk
 from dify_plugin.entities.model.message import PromptMessage, PromptMessageTool
 from dify_plugin.errors.model import InvokeBadRequestError
@@ -34,7 +35,11 @@ class GigaChatLargeLanguageModel(GigaChatModel, LargeLanguageModel):
         from . import chat
 
         usage_for = functools.partial(self._calc_response_usage, model, credentials)
-        return chat.invoke(model, credentials, prompt_messages, model_parameters, tools, stop, stream, user, usage_for)
+        schema = self.get_model_schema(model, credentials)
+        takes_audio = schema is not None and ModelFeature.AUDIO in (schema.features or ())
+        return chat.invoke(
+            model, credentials, prompt_messages, model_parameters, tools, stop, stream, user, usage_for, takes_audio
+        )
 
     def get_num_tokens(
         self,

@@ -10,7 +10,7 @@ from gigachat import GigaChat
 
 from devkit.emulator import EMBEDDING_DIMENSIONS, Fault, GigaChatEmulator, count_tokens
 from devkit.harness import messages as m
-from devkit.rig import PROVIDER, credentials_for
+from devkit.rig import PROVIDER, credentials_for, max_chunks
 from models.common.tokens import estimate_tokens
 from models.text_embedding.batching import merge_vectors
 
@@ -73,6 +73,26 @@ def test_250_texts_come_back_in_order_from_requests_within_gigachats_limits(plug
     assert math.isclose(math.hypot(*vectors[7]), 1.0, rel_tol=1e-6)
 
 
+@pytest.mark.parametrize("model", ["GigaEmbeddings-3B-2025-09", "Embeddings-2"])
+def test_a_newer_model_indexes_250_texts_in_order_in_the_calls_dify_makes(plugin, emu, business_creds, model):
+    """Dify sends a knowledge base's chunks in calls of the model's max_chunks texts."""
+    texts = [f"Фрагмент {i} базы знаний о подключении GigaChat к Dify." for i in range(250)]
+    texts[7] = texts[7] + " Очень длинное продолжение." * 120  # longer than the 512 tokens assumed for both
+    size = max_chunks(model)
+    vectors = []
+    for start in range(0, len(texts), size):
+        reply = embed(plugin, business_creds, texts[start : start + size], model)
+        assert reply.error is None
+        vectors += reply.chunks[0]["embeddings"]
+    assert all(count_tokens(text) <= emu.embedding_limits.max_tokens[model] for text in wire_inputs(emu))
+    assert all(body["model"] == model for body in emu.embedding_requests)
+    expected = sdk_vectors(emu, model, [text if i != 7 else "-" for i, text in enumerate(texts)])
+    assert len(vectors) == 250
+    assert all(len(vector) == EMBEDDING_DIMENSIONS[model] for vector in vectors)
+    assert [v for i, v in enumerate(vectors) if i != 7] == [v for i, v in enumerate(expected) if i != 7]
+    assert is_unit(vectors[7])
+
+
 def test_a_request_gigachat_refuses_as_too_large_is_halved_until_it_fits(plugin, emu, creds):
     emu.embedding_limits.max_inputs = 10
     try:
@@ -89,7 +109,10 @@ def test_a_request_gigachat_refuses_as_too_large_is_halved_until_it_fits(plugin,
 # ---- long texts -----------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("model", "context"), [("Embeddings", 512), ("EmbeddingsGigaR", 4096)])
+@pytest.mark.parametrize(
+    ("model", "context"),
+    [("Embeddings", 512), ("EmbeddingsGigaR", 4096), ("Embeddings-2", 512), ("GigaEmbeddings-3B-2025-09", 512)],
+)
 def test_a_text_three_times_longer_than_the_context_comes_back_as_one_unit_length_vector(
     plugin, emu, creds, model, context
 ):
@@ -117,11 +140,22 @@ def test_a_text_three_times_longer_than_the_context_comes_back_as_one_unit_lengt
         ("EmbeddingsGigaR", "query", None, GIGAR_INSTRUCTION),
         ("EmbeddingsGigaR", "document", None, ""),
         ("Embeddings", "query", None, ""),
+        ("Embeddings-2", "query", None, ""),
+        ("GigaEmbeddings-3B-2025-09", "query", None, ""),
         ("EmbeddingsGigaR", "query", "none", ""),
         ("EmbeddingsGigaR", "document", "search_query: ", ""),
         ("Embeddings-2", "query", "search_query: ", "search_query: "),
     ],
-    ids=["gigar-query", "gigar-document", "embeddings-query", "gigar-off", "custom-document", "custom-query"],
+    ids=[
+        "gigar-query",
+        "gigar-document",
+        "embeddings-query",
+        "embeddings-2-query",
+        "3b-query",
+        "gigar-off",
+        "custom-document",
+        "custom-query",
+    ],
 )
 def test_only_queries_carry_the_models_instruction_on_the_wire(plugin, emu, creds, model, input_type, field, prefix):
     credentials = creds if field is None else {**creds, "query_instruction": field}
@@ -246,9 +280,9 @@ def test_parallelism_bounds_the_requests_in_flight_across_concurrent_calls(plugi
 # ---- reply size -----------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("model", "max_chunks"), [("Embeddings", 128), ("EmbeddingsGigaR", 64)])
-def test_a_full_call_of_max_chunks_vectors_fits_the_daemons_reply_line(plugin, emu, creds, model, max_chunks):
-    texts = [f"Фрагмент {i}: " + "текст базы знаний " * 40 for i in range(max_chunks)]
+@pytest.mark.parametrize("model", ["Embeddings", "EmbeddingsGigaR", "Embeddings-2", "GigaEmbeddings-3B-2025-09"])
+def test_a_full_call_of_max_chunks_vectors_fits_the_daemons_reply_line(plugin, emu, creds, model):
+    texts = [f"Фрагмент {i}: " + "текст базы знаний " * 20 for i in range(max_chunks(model))]
     reply = embed(plugin, creds, texts, model)  # the harness raises on a line at or over 5 MiB
-    assert len(reply.chunks[0]["embeddings"]) == max_chunks
+    assert len(reply.chunks[0]["embeddings"]) == max_chunks(model)
     assert max(len(line) for line in plugin.stdout_raw_lines[-5:]) < 5 * 1024 * 1024

@@ -35,6 +35,7 @@ LOADED_AT_START = {
     "models.common.catalog",  # schemas of customizable models: dify_plugin may ask for them first
     "models.common.model_base",
     "models.common.prefix",
+    "models.common.pricing",  # a customizable model's prices are part of its schema
     "models.common.raw_requests",  # wraps dispatch before the first request
     "models.common.stdio",
     "models.common.tokens",  # offline token counting

@@ -151,6 +151,7 @@ def test_the_readmes_limits_are_the_ones_the_plugin_enforces() -> None:
     limits = section(README, "## Limits worth knowing")
     assert f"images up to {LIMITS.image_bytes // MB} MB" in limits
     assert f"documents up to {LIMITS.document_bytes // MB} MB" in limits
+    assert f"audio up to {LIMITS.audio_bytes // MB} MB" in limits
     images = f"{LIMITS.images_per_message} image{'s' * (LIMITS.images_per_message != 1)}"
     assert f"{images} a message and {LIMITS.files_per_request} files a request" in limits
     personal, business = STREAMS_PER_SCOPE["GIGACHAT_API_PERS"], STREAMS_PER_SCOPE["GIGACHAT_API_B2B"]

@@ -36,8 +36,10 @@ def declaration(path: Path) -> dict:
 # ---- model YAMLs ----------------------------------------------------------------------------------------------------
 
 
-def test_the_predefined_embedding_models_are_embeddings_and_embeddings_gigar():
-    assert {declaration(path)["model"] for path in MODEL_FILES} == {"Embeddings", "EmbeddingsGigaR"}
+def test_the_predefined_embedding_models_are_the_embedders_gigachats_model_list_gives():
+    """The four ids of type `embedder` in the SDK's recording of GET /models (January 2026), as the API spells them."""
+    expected = {"Embeddings", "Embeddings-2", "EmbeddingsGigaR", "GigaEmbeddings-3B-2025-09"}
+    assert {declaration(path)["model"] for path in MODEL_FILES} == expected
 
 
 @pytest.mark.parametrize("path", MODEL_FILES, ids=lambda p: p.stem)
@@ -57,6 +59,13 @@ def test_context_sizes_are_the_published_third_party_figures(model, context):
     """The shamspias/dify-gigachat-plugin README's figures (no official figure was found; third-party documentation)."""
     entity = declaration(ROOT / "models" / "text_embedding" / f"{model}.yaml")
     assert entity["model_properties"]["context_size"] == context
+
+
+@pytest.mark.parametrize("model", ["Embeddings-2", "GigaEmbeddings-3B-2025-09"])
+def test_a_model_without_any_published_context_size_assumes_the_smallest_known_one_and_says_so(model):
+    path = ROOT / "models" / "text_embedding" / f"{model}.yaml"
+    assert declaration(path)["model_properties"]["context_size"] == 512
+    assert path.read_text(encoding="utf-8").count("ASSUMPTION") == 2  # the context size and the vector size
 
 
 # ---- embedding_parallelism ------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from dify_plugin.entities.model.message import (
     DocumentPromptMessageContent,
     ImagePromptMessageContent,
     MultiModalPromptMessageContent,
+    VideoPromptMessageContent,
 )
 from dify_plugin.errors.model import InvokeBadRequestError
 
@@ -17,7 +18,32 @@ from devkit.bombs import MiB, zip_bomb, zip_of_entries
 from models.llm import files
 from models.llm.exchange import Turn
 from models.llm.files import MB, Budget, Limits, Media, PendingFile
-from tests.file_samples import BMP, DOCX, EPUB, GIF, HTML, JPEG, OLE2, PDF, PPTX, TIFF, XLSX, b64, png
+from tests.file_samples import (
+    AAC,
+    BMP,
+    DOCX,
+    EPUB,
+    FLAC,
+    GIF,
+    HTML,
+    JPEG,
+    M4A,
+    MKV,
+    MP3,
+    MP3_FRAME,
+    MP4,
+    OGG_VORBIS,
+    OLE2,
+    OPUS,
+    PDF,
+    PPTX,
+    TIFF,
+    WEBM,
+    XLSX,
+    b64,
+    png,
+    wav,
+)
 from tests.tables import table
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -31,8 +57,12 @@ def document(filename: str = "a.pdf", mime: str = "application/pdf", **fields: s
     return DocumentPromptMessageContent(format=filename.rpartition(".")[2], mime_type=mime, filename=filename, **fields)
 
 
+def audio(filename: str = "a.mp3", mime: str = "audio/mpeg", **fields: str) -> AudioPromptMessageContent:
+    return AudioPromptMessageContent(format=filename.rpartition(".")[2], mime_type=mime, filename=filename, **fields)
+
+
 def pending(part: MultiModalPromptMessageContent) -> PendingFile:
-    media = Media()
+    media = Media("GigaChat-Audio", takes_audio=True)
     return media.files[media.attach(part)]
 
 
@@ -66,6 +96,21 @@ def pending(part: MultiModalPromptMessageContent) -> PendingFile:
         ("cp1251-text", "Привет, мир!".encode("cp1251"), "", "text/plain"),
         ("binary", bytes(range(256)), "", None),
         ("empty", b"", "", None),
+        # Audio, under the names Sber's file upload reference gives (5 February 2026).
+        ("wav", wav(), "", "audio/wav"),
+        ("mp3-with-id3-tag", MP3, "", "audio/mp3"),
+        ("mp3-bare-frames", MP3_FRAME, "", "audio/mp3"),
+        ("opus", OPUS, "", "audio/opus"),
+        ("opus-declared-as-ogg-stays-ogg", OPUS, "audio/x-ogg", "audio/x-ogg"),
+        ("ogg-vorbis", OGG_VORBIS, "", "audio/x-ogg"),
+        ("ogg-vorbis-declared-as-opus-is-ogg", OGG_VORBIS, "audio/opus", "audio/x-ogg"),
+        ("webm", WEBM, "", "audio/webm"),
+        ("matroska", MKV, "", "video/x-matroska"),
+        ("m4a-by-its-brand", M4A, "", "audio/x-m4a"),
+        ("mp4", MP4, "", "audio/mp4"),
+        ("mp4-declared-as-m4a", MP4, "audio/x-m4a", "audio/x-m4a"),
+        ("flac", FLAC, "", "audio/flac"),
+        ("aac-adts", AAC, "", "audio/aac"),
     ),
 )
 def test_the_type_is_read_from_the_bytes(data, declared, expected):
@@ -113,6 +158,13 @@ def test_an_archive_at_the_entry_limit_with_ordinary_ratios_is_read():
         ("ppt-declared-by-its-iana-name", document("a.ppt", "application/vnd.ms-powerpoint"), OLE2, "application/ppt"),
         ("txt", document("notes.txt", "text/plain"), "Заметки".encode(), "text/plain"),
         ("epub-declared-as-pdf-is-corrected", document("a.pdf"), EPUB, "application/epub"),
+        ("mp3-declared-as-audio-mpeg", audio("a.mp3", "audio/mpeg"), MP3, "audio/mp3"),
+        ("wav-declared-as-mp3-is-corrected", audio("a.mp3", "audio/mpeg"), wav(), "audio/wav"),
+        ("telegram-voice-ogg-with-opus", audio("voice.ogg", "audio/ogg"), OPUS, "audio/x-ogg"),
+        ("opus", audio("a.opus", "audio/opus"), OPUS, "audio/opus"),
+        ("weba", audio("a.weba", "audio/webm"), WEBM, "audio/webm"),
+        ("m4a-declared-by-its-short-name", audio("a.m4a", "audio/m4a"), M4A, "audio/x-m4a"),
+        ("mp4", audio("a.mp4", "audio/mp4"), MP4, "audio/mp4"),
     ),
 )
 def test_a_file_is_uploaded_as_what_its_bytes_are_within_its_kind(part, data, expected):
@@ -136,6 +188,16 @@ def test_a_file_is_uploaded_as_what_its_bytes_are_within_its_kind(part, data, ex
          r"neither a \.doc nor a \.ppt"),
         ("binary", document("blob.bin", "application/octet-stream"), bytes(range(256)), r"'blob.bin' is of a type "
          r"GigaChat does not take"),
+        ("flac", audio("song.flac", "audio/flac"), FLAC, r"'song.flac' is a FLAC audio file; GigaChat takes MP3, "
+         r"WAV, OGG, Opus, M4A, MP4 and WebM audio"),
+        ("aac", audio("a.aac", "audio/aac"), AAC, r"'a.aac' is an AAC audio file; GigaChat takes MP3, WAV"),
+        ("matroska", audio("a.mka", "audio/x-matroska"), MKV, r"'a.mka' is a Matroska video; GigaChat takes MP3"),
+        ("pdf-declared-as-audio", audio("talk.mp3"), PDF, r"'talk.mp3' is sent as audio/mpeg, but its content is a "
+         r"PDF document"),
+        ("mp3-declared-as-image", image("a.png"), MP3, r"'a.png' is sent as image/png, but its content is an MP3 "
+         r"audio file"),
+        ("text-declared-as-audio", audio("notes.mp3"), b"just some text", r"'notes.mp3' is sent as audio/mpeg, but "
+         r"its content is a text file"),
     ),
 )  # fmt: skip
 def test_a_file_of_a_refused_type_or_of_another_kind_is_a_bad_request_naming_it(part, data, message):
@@ -149,6 +211,13 @@ def test_a_file_of_a_refused_type_or_of_another_kind_is_a_bad_request_naming_it(
         ("empty", 0, files.Kind.IMAGE, r"'f' is empty"),
         ("image-over-15-mb", 15 * MB + 1, files.Kind.IMAGE, r"'f' is 15\.0 MB, GigaChat takes images of at most 15 MB"),
         ("document-over-40-mb", 41 * MB, files.Kind.DOCUMENT, r"'f' is 41 MB, GigaChat takes documents of at most 40"),
+        (
+            "audio-over-35-mb",
+            35 * MB + 1,
+            files.Kind.AUDIO,
+            r"'f' is 35\.0 MB, GigaChat takes audio files of at most "
+            r"35 MB",
+        ),
     ),
 )
 def test_a_file_over_its_kinds_size_limit_is_a_bad_request_naming_it_and_the_limit(size, kind, message):
@@ -156,7 +225,10 @@ def test_a_file_over_its_kinds_size_limit_is_a_bad_request_naming_it_and_the_lim
         files.check_size(size, kind, "'f'")
 
 
-@pytest.mark.parametrize(("size", "kind"), [(15 * MB, files.Kind.IMAGE), (40 * MB, files.Kind.DOCUMENT), (1, "image")])
+@pytest.mark.parametrize(
+    ("size", "kind"),
+    [(15 * MB, files.Kind.IMAGE), (40 * MB, files.Kind.DOCUMENT), (35 * MB, files.Kind.AUDIO), (1, "image")],
+)
 def test_a_file_at_its_size_limit_passes(size, kind):
     files.check_size(size, files.Kind(kind), "'f'")
 
@@ -191,6 +263,11 @@ def test_invalid_or_oversized_base64_is_a_bad_request_naming_the_file(value, mes
         files.decode_base64(value, pending(image()))
 
 
+def test_oversized_base64_audio_is_refused_before_it_is_decoded():
+    with pytest.raises(InvokeBadRequestError, match=r"'a.mp3' is 36 MB, GigaChat takes audio files of at most 35"):
+        files.decode_base64("A" * (48 * MB), pending(audio()))
+
+
 @pytest.mark.parametrize("url", ["http://dify-api:5001/files/x/file-preview?sign=s", "HTTPS://example.com/a.png"])
 def test_http_and_https_urls_may_be_downloaded(url):
     files.check_download_url(url, "'a.png'")
@@ -208,9 +285,12 @@ def test_other_urls_are_a_bad_request_naming_the_file(url):
 # ---- which files a request sends --------------------------------------------------------------------------------
 
 
-def conversation(*messages: list[MultiModalPromptMessageContent]) -> tuple[list[Turn], Media]:
-    """User turns holding these parts, separated by assistant turns; the last one is the latest user message."""
-    media, turns = Media(), []
+def conversation(
+    *messages: list[MultiModalPromptMessageContent], takes_audio: bool = False
+) -> tuple[list[Turn], Media]:
+    """User turns holding these parts, separated by assistant turns; the last one is the latest user message; the
+    model is GigaChat-2, taking audio when `takes_audio`."""
+    media, turns = Media("GigaChat-2", takes_audio), []
     for parts in messages:
         if turns:
             turns.append(Turn("assistant", "ok"))
@@ -254,8 +334,11 @@ def test_documents_do_not_count_against_the_images_per_message_limit():
          Limits(images_per_message=2), r"'3.png' is image 3 of one message; GigaChat takes at most 2 images per"),
         ("eleven-files", [document(f"{i}.pdf") for i in range(11)], Limits(),
          r"'10.pdf' is file 11 of one message; GigaChat takes at most 10 files per request"),
-        ("audio", [AudioPromptMessageContent(format="mp3", mime_type="audio/mpeg", filename="v.mp3")], Limits(),
-         r"this plugin sends no audio files to GigaChat; 'v.mp3' can't be sent"),
+        ("video", [VideoPromptMessageContent(format="mp4", mime_type="video/mp4", filename="v.mp4")], Limits(),
+         r"this plugin sends no video files to GigaChat; 'v.mp4' can't be sent"),
+        ("audio-to-a-model-without-audio", [audio("v.mp3")], Limits(),
+         r"model GigaChat-2 does not take audio files, so 'v.mp3' can't be sent; no source says which GigaChat "
+         r"models do: add one that does as a customizable model with 'Accepts audio' on"),
     ),
 )  # fmt: skip
 def test_a_latest_message_over_a_limit_is_a_bad_request_naming_the_file_and_the_limit(latest, limits, message):
@@ -264,10 +347,16 @@ def test_a_latest_message_over_a_limit_is_a_bad_request_naming_the_file_and_the_
         files.select(turns, media.files, limits)
 
 
-def test_an_audio_file_in_an_older_message_is_left_out():
-    audio = AudioPromptMessageContent(format="mp3", mime_type="audio/mpeg", filename="v.mp3")
-    turns, media = conversation([audio, image("old.png")], [image("new.png")])
+def test_an_audio_file_in_an_older_message_to_a_model_without_audio_is_left_out():
+    turns, media = conversation([audio("v.mp3"), image("old.png")], [image("new.png")])
     assert kept_names(turns, media) == ["new.png", "old.png"]
+
+
+def test_a_model_that_takes_audio_gets_audio_of_every_message_and_it_counts_as_a_file_not_an_image():
+    turns, media = conversation(
+        [audio("old.mp3")], [image("new.png"), audio("a.wav"), audio("b.ogg")], takes_audio=True
+    )
+    assert kept_names(turns, media) == ["b.ogg", "a.wav", "new.png", "old.mp3"]
 
 
 def test_placeholders_become_file_ids_and_files_left_out_or_repeated_disappear():
@@ -312,6 +401,9 @@ def test_a_latest_file_that_would_exceed_the_request_total_is_a_bad_request_nami
         ("extension-added", document("README", "text/plain"), b"hello", "README.txt"),
         ("path-separators-replaced", image("../../etc/cat.png"), png(), ".._.._etc_cat.png"),
         ("unnamed", image(""), png(), "image-3.png"),
+        ("audio-kept", audio("talk.mp3"), MP3, "talk.mp3"),
+        ("audio-extension-fixed", audio("voice.mp3"), OPUS, "voice.opus"),
+        ("unnamed-audio", audio(""), wav(), "audio-3.wav"),
     ),
 )
 def test_the_uploaded_name_is_the_users_with_the_extension_of_the_real_type(part, data, expected):

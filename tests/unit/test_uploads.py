@@ -10,6 +10,7 @@ import pytest
 from dify_plugin.entities.model.llm import LLMUsage
 from dify_plugin.entities.model.message import (
     AssistantPromptMessage,
+    AudioPromptMessageContent,
     ImagePromptMessageContent,
     TextPromptMessageContent,
     UserPromptMessage,
@@ -23,7 +24,7 @@ from models.llm import chat
 from models.llm.downloads import download
 from models.llm.files import Limits, Media
 from models.llm.uploads import RequestFiles
-from tests.file_samples import GIF, JPEG, FileServer, b64, png
+from tests.file_samples import FLAC, GIF, JPEG, MP3, FileServer, b64, png, wav
 
 MODEL = "GigaChat-2-Max"
 
@@ -59,7 +60,15 @@ def image(data: bytes | None = None, url: str = "", filename: str = "a.png") -> 
     )
 
 
-def ask(*parts: ImagePromptMessageContent, text: str = "What is this?") -> UserPromptMessage:
+def audio(data: bytes | None = None, url: str = "", filename: str = "a.mp3") -> AudioPromptMessageContent:
+    return AudioPromptMessageContent(
+        format="mp3", mime_type="audio/mpeg", filename=filename, base64_data=b64(data) if data else "", url=url
+    )
+
+
+def ask(
+    *parts: ImagePromptMessageContent | AudioPromptMessageContent, text: str = "What is this?"
+) -> UserPromptMessage:
     return UserPromptMessage(content=[TextPromptMessageContent(data=text), *parts])
 
 
@@ -129,9 +138,10 @@ def test_a_stalled_download_ends_at_its_deadline_as_the_uniform_failure(server):
 # ---- uploads and deletion ---------------------------------------------------------------------------------------
 
 
-def prepared(emu: GigaChatEmulator, *messages, files: RequestFiles | None = None):
+def prepared(emu: GigaChatEmulator, *messages, files: RequestFiles | None = None, takes_audio: bool = False):
     files = files or request_files(emu)
-    return files, files.prepare(chat.build_request(MODEL, list(messages), {}, None))
+    request = chat.build_request(MODEL, list(messages), {}, None, takes_audio=takes_audio)
+    return files, files.prepare(request)
 
 
 def test_every_file_is_uploaded_as_its_real_type_and_referenced_by_id_on_its_message(emu, server):
@@ -165,6 +175,42 @@ def test_an_older_file_that_can_no_longer_be_read_is_left_out(emu):
                               ask(image(png(), filename="new.png")))  # fmt: skip
     assert [t.attachments for t in request.turns if t.role == "user"] == [(), (*emu.files,)]
     files.delete_all()
+
+
+def test_audio_from_base64_and_from_a_url_is_uploaded_as_what_it_is_and_deleted(emu, server):
+    url = server.serve("/files/talk.wav", wav(), "audio/wav") + "?sign=s"
+    files, request = prepared(emu, ask(audio(MP3, filename="voice.mp3"), audio(url=url, filename="talk.wav")),
+                              takes_audio=True)  # fmt: skip
+    [turn] = [t for t in request.turns if t.role == "user"]
+    uploaded = [(emu.files[i].mime, emu.files[i].filename, emu.files[i].data) for i in turn.attachments]
+    assert uploaded == [("audio/mp3", "voice.mp3", MP3), ("audio/wav", "talk.wav", wav())]
+    files.delete_all()
+    assert emu.live_files() == set()
+
+
+@pytest.mark.parametrize(
+    ("part", "limits", "message"),
+    [
+        (lambda s: audio(url=s.serve("/long.mp3", MP3 + b"\0" * 3000, chunked=True), filename="long.mp3"),
+         Limits(audio_bytes=2000), r"'long.mp3' is larger than allowed: GigaChat takes audio files of at most"),
+        (lambda s: audio(FLAC, filename="song.flac"), Limits(), r"'song.flac' is a FLAC audio file; GigaChat takes"),
+        (lambda s: audio(wav(seconds=0.5)), Limits(total_bytes=5000), r"'a.mp3' brings the request's files to "
+         r"0\.0 MB; GigaChat takes at most 0\.0 MB of files per request"),
+    ],
+    ids=["over-the-audio-limit", "unsupported-type", "over-the-request-total"],
+)  # fmt: skip
+def test_audio_gigachat_cannot_take_is_refused_before_anything_is_uploaded(emu, server, part, limits, message):
+    files = RequestFiles(request_files(emu).client, settings_for(emu), limits)
+    with pytest.raises(InvokeBadRequestError, match=message):
+        prepared(emu, ask(image(png()), part(server)), files=files, takes_audio=True)
+    assert emu.files == {}
+
+
+def test_audio_to_a_model_without_audio_is_refused_before_it_is_read(emu, server):
+    url = server.serve("/files/talk.mp3", MP3, "audio/mpeg")
+    with pytest.raises(InvokeBadRequestError, match=r"model GigaChat-2-Max does not take audio files, so 'a.mp3'"):
+        prepared(emu, ask(image(png()), audio(url=url)))
+    assert (emu.files, server.hits) == ({}, [])
 
 
 def test_an_upload_gigachat_refuses_is_an_error_naming_the_file(emu):
