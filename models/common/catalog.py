@@ -42,6 +42,18 @@ REASONING_EFFORT = ParameterRule(
     options=["low", "medium", "high"],
     help=I18nObject(en_US="How long a reasoning model thinks before it answers; its reasoning is shown in <think>."),
 )
+# GigaChat's built-in tools, each a boolean switch of the same name among a model's parameters (labels as the model
+# YAMLs write them in English): the v2 protocol's tool names (ai-forever/gigachat
+# tests/integration/cassettes/test_primary_chat_builtin_tools.yaml records all four on GigaChat-3-Ultra).
+BUILT_IN_TOOLS = {
+    "web_search": "Web search",
+    "url_content_extraction": "Read web pages",
+    "code_interpreter": "Code interpreter",
+    "image_generate": "Image generation",
+}
+# A customizable model's 'Chat protocol' value (models/common/settings.py `ProtocolChoice`) that offers the switches
+# whatever family the id belongs to: the built-in tools exist only on v2.
+_V2 = "v2"
 
 
 def customizable_schema(
@@ -57,6 +69,8 @@ def customizable_schema(
             *(r for r in entity.parameter_rules if r.name != REASONING_EFFORT.name),
             REASONING_EFFORT,
         ]
+    if model_type is ModelType.LLM:
+        entity.parameter_rules = _with_switches(entity.parameter_rules, base, predefined, credentials)
     _apply_overrides(entity, credentials)
     return entity
 
@@ -98,6 +112,19 @@ def _plain_entity(model_type: ModelType, predefined: Sequence[AIModelEntity]) ->
     return AIModelEntity(
         model="", label=I18nObject(en_US=""), model_type=model_type, features=[], model_properties=properties
     )
+
+
+def _with_switches(
+    rules: list[ParameterRule], base: AIModelEntity | None, predefined: Sequence[AIModelEntity], credentials: Mapping
+) -> list[ParameterRule]:
+    """The built-in tool switches for an id of a family that has them (GigaChat-3-…) or of the v2 protocol; none for
+    an id of no known family, which copies another model's parameters."""
+    others = [rule for rule in rules if rule.name not in BUILT_IN_TOOLS]
+    if str(credentials.get("chat_protocol", "")).strip().lower() == _V2:
+        switches = [rule for model in predefined for rule in model.parameter_rules if rule.name in BUILT_IN_TOOLS]
+        unique = {rule.name: rule for rule in reversed(switches)}  # the first model's rule of each name
+        return [*others, *(unique[name].model_copy(deep=True) for name in BUILT_IN_TOOLS if name in unique)]
+    return rules if base is not None else others
 
 
 def _apply_overrides(entity: AIModelEntity, credentials: Mapping) -> None:
