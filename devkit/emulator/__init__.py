@@ -4,6 +4,7 @@ with GigaChatEmulator() as emu:
     client = GigaChat(base_url=emu.base_url, auth_url=emu.auth_url, credentials=emu.credentials(), ...)
 """
 
+from devkit.emulator.builtin import ToolAnswer
 from devkit.emulator.faults import Fault
 from devkit.emulator.raw import RawAnswer
 from devkit.emulator.replies import Reply
@@ -19,6 +20,7 @@ __all__ = [
     "RawAnswer",
     "RecordedRequest",
     "Reply",
+    "ToolAnswer",
     "UploadedFile",
     "count_tokens",
 ]
