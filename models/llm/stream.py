@@ -32,7 +32,8 @@ ToolCall = AssistantPromptMessage.ToolCall
 BLACKLIST_NOTICE = (
     "\n\n[GigaChat declined to answer this request: its content rules restrict the topic (finish_reason=blacklist).]"
 )
-# In place of a file GigaChat generated that Dify can't show (a target other than an image: audio, video, 3D model).
+# At the end of an answer with a file GigaChat generated that Dify can't show (a target other than an image: audio,
+# video, 3D model).
 UNSHOWN_NOTICE = "\n\n[GigaChat generated a file that is not an image; Dify can't show it, so the plugin left it out.]"
 _FINISH_REASONS = {"stop": "stop", "length": "length", "function_call": "tool_calls", "blacklist": "stop"}
 
@@ -91,6 +92,7 @@ class Assembler:
     def __init__(self, stops: Sequence[str] | None, call_as_text: str | None = None, cites: bool = False) -> None:
         self._stop = StopBuffer(stops)
         self._sources = SourceMarkers() if cites else None
+        self._unshown = False
         self._thinking = False
         self._call_as_text = call_as_text
         self._call_id: str | None = None
@@ -103,7 +105,8 @@ class Assembler:
                 out.append("<think>\n")
                 self._thinking = True
             out.append(delta.reasoning)
-        text = delta.text + (UNSHOWN_NOTICE if delta.unshown_files else "")
+        text = delta.text
+        self._unshown = self._unshown or bool(delta.unshown_files)
         if self._sources is not None:
             self._sources.add(delta.sources)
         if delta.function_call is not None:
@@ -138,6 +141,8 @@ class Assembler:
             # After a stop sequence nothing more is shown, the list of sources included.
             rest += self._sources.closing()
         self.answer.text += rest
+        if self._unshown:
+            rest += UNSHOWN_NOTICE
         if reason == "blacklist":
             rest += BLACKLIST_NOTICE
         return rest

@@ -156,6 +156,6 @@ def test_stop_sequences_see_the_readable_text_and_a_stop_ends_the_answer_before_
     assert assemble(deltas, stops=["sources="]).endswith("- [2] [" + NEWS["title"] + "](" + NEWS["url"] + ")")
 
 
-def test_a_generated_file_that_is_not_an_image_leaves_a_notice_in_its_place():
-    deltas = [Delta(text="Here it is.", unshown_files=("f-1",)), Delta(finish_reason="stop")]
+def test_a_generated_file_that_is_not_an_image_leaves_a_notice_at_the_end_of_the_answer():
+    deltas = [Delta(text="Here ", unshown_files=("f-1",)), Delta(text="it is."), Delta(finish_reason="stop")]
     assert assemble(deltas) == "Here it is." + UNSHOWN_NOTICE
