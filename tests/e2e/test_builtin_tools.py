@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from devkit.emulator import Fault, Reply, ToolAnswer
+from devkit.emulator import Fault, Reply, ToolAnswer, UploadedFile
 from devkit.emulator.builtin import DEFAULT_SOURCES, JPEG
+from devkit.emulator.v2 import Recorded
 from devkit.harness import messages as m
 from devkit.rig import PROVIDER
+from tests import v2_recordings as recorded
 from tests.e2e.test_images_and_documents import wait_until
 from tests.file_samples import b64
 
@@ -90,6 +92,26 @@ def test_a_generated_image_arrives_as_an_image_part_after_its_text_and_is_delete
     [generated] = emu.generated_files
     assert emu.deleted_files == [generated]
     assert emu.live_files() == set()
+
+
+@pytest.mark.parametrize(
+    ("switch", "answer", "usage"),
+    [("web_search", recorded.WEB_SEARCH, (23767, 570)), ("url_content_extraction", recorded.URL_CONTENT, (17493, 306)),
+     ("code_interpreter", recorded.CODE_INTERPRETER, (3963, 157)), ("image_generate", recorded.IMAGE, (999, 42))],
+)  # fmt: skip
+def test_the_recorded_built_in_answers_reach_dify_with_gigachats_usage(plugin, emu, creds, switch, answer, usage):
+    if switch == "image_generate":
+        emu.files[recorded.IMAGE_ID] = UploadedFile("image.jpg", "image/jpeg", JPEG, "general")
+    emu.script(Recorded(recorded.compact(answer)))
+    reply = chat(plugin, creds, switches=[switch], stream=False)
+    assert reply.error is None
+    assert (reply.usage["prompt_tokens"], reply.usage["completion_tokens"]) == usage
+    [content] = [chunk["delta"]["message"]["content"] for chunk in reply.chunks]
+    if switch == "web_search":  # only source 2 is cited
+        page = recorded.SOURCES["2"]
+        readable = recorded.WEB_SEARCH_TEXT.replace("[sources=[2]]", "[2]")
+        assert content == f"{readable}\n\nSources:\n- [2] [{page['title']}]({page['url']})"
+    assert emu.live_files() == set()  # the recorded image, downloaded and deleted
 
 
 def test_switches_off_send_no_tool_and_keep_the_models_protocol(plugin, emu, creds):
