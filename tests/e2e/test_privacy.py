@@ -23,7 +23,7 @@ import pytest
 import trustme
 
 from devkit import ROOT
-from devkit.emulator import Fault, GigaChatEmulator, Reply, UploadedFile
+from devkit.emulator import Fault, GigaChatEmulator, Reply, ToolAnswer, UploadedFile
 from devkit.emulator.client import tls_contexts
 from devkit.harness import PluginProcess
 from devkit.harness import Reply as PluginReply
@@ -243,6 +243,23 @@ def malformed_blocking_answer(s: Session) -> PluginReply:
     return answered(s, Reply(text=ANSWER, usage=MALFORMED_USAGE), stream=False)
 
 
+def searched(s: Session, sources: object) -> PluginReply:
+    """GigaChat-3-Ultra's web search, its sources (titles, pages) being part of the answer."""
+    s.emu.script(ToolAnswer("web_search", [ANSWER[:20], ANSWER[20:] + " [sources=[1]]."], sources=sources))
+    data = m.invoke_llm(PROVIDER, "GigaChat-3-Ultra", s.creds(), [m.user(PROMPT)], {"web_search": True})
+    return s.plugin.request(data)
+
+
+@scenario()
+def web_search_sources(s: Session) -> PluginReply:
+    return searched(s, {"1": {"url": "https://example.com/" + ANSWER.split(":")[0], "title": ANSWER}})
+
+
+@scenario("InvokeServerUnavailableError", "could not read")
+def malformed_web_search_sources(s: Session) -> PluginReply:
+    return searched(s, {"1": {"url": 7, "title": ANSWER}})  # pydantic quotes the invalid object
+
+
 @scenario("InvokeServerUnavailableError")
 def unparseable_stream_line(s: Session) -> PluginReply:
     s.emu.inject(Fault.malformed_event(after_chunks=1))
@@ -349,6 +366,9 @@ def test_the_canaries_reached_gigachat_and_the_answers_reached_dify(session):
     assert "canary-user" not in sent
     assert ANSWER in session.replies["chat-stream"].text
     assert ANSWER in session.replies["tools"].tool_calls[0]["function"]["arguments"]
+    assert session.replies["web-search-sources"].text.endswith(
+        f"[1].\n\nSources:\n- [1] [{ANSWER}](https://example.com/canary-answer-9b4c)"
+    )
 
 
 def test_uploaded_file_canaries_were_sent_and_deleted(session):
