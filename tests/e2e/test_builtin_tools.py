@@ -11,6 +11,7 @@ from devkit.emulator.builtin import DEFAULT_SOURCES, JPEG
 from devkit.emulator.v2 import Recorded
 from devkit.harness import messages as m
 from devkit.rig import PROVIDER
+from models.llm.generated import MAX_IMAGE_BYTES
 from tests import v2_recordings as recorded
 from tests.e2e.test_images_and_documents import wait_until
 from tests.file_samples import b64
@@ -211,6 +212,22 @@ def test_a_failed_image_download_is_a_typed_error_and_the_image_is_still_deleted
     assert reply.error["error_type"] == "InvokeBadRequestError"
     assert "downloading the image GigaChat generated failed" in reply.error["message"]
     assert len(emu.generated_files) == 1 and emu.live_files() == set()
+
+
+def test_the_largest_generated_image_that_fits_the_daemon_s_line_passes_and_one_byte_more_is_refused(
+    plugin, emu, creds
+):
+    largest = b"\xff\xd8\xff\xe0" + bytes(MAX_IMAGE_BYTES - 4)
+    emu.script(
+        ToolAnswer("image_generate", "Drawn.", image=largest),
+        ToolAnswer("image_generate", "Drawn.", image=largest + b"\0"),
+    )
+    shown = chat(plugin, creds, "Draw", switches=["image_generate"])  # the harness fails a line of 5 MiB or more
+    assert shown.error is None and len(image_parts(shown)[0]["base64_data"]) == MAX_IMAGE_BYTES // 3 * 4
+    refused = chat(plugin, creds, "Draw", switches=["image_generate"])
+    assert refused.error["error_type"] == "InvokeBadRequestError"
+    assert "Dify takes images of at most 3.7 MB from a plugin" in refused.error["message"]
+    assert len(emu.generated_files) == 2 and emu.live_files() == set()
 
 
 @STREAMS
