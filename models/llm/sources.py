@@ -5,10 +5,10 @@ stop, and names the pages on the answer's text part as `inline_data.sources`, a 
 `{url, title}` (ai-forever/gigachat tests/integration/cassettes/test_primary_chat_builtin_tools.yaml; the map may hold
 pages no marker cites). What a reader gets instead (docs/built-in-tools.md):
 
-    … x86-64 Linux systems [2].
+    … on x86-64 Linux [2].
 
     Sources:
-    - [2] [pandas 3.0 Lands Breaking Changes …](https://realpython.com/python-news-february-2026/)
+    - [2] [Python News for February 2026...](https://example.com/python-news-2026/)
 
 - A marker becomes its numbers in brackets: `[sources=[2]]` -> `[2]`, `[sources=[1, 3]]` -> `[1, 3]`; one citing
   nothing is dropped. Only `[sources=[N]]` is recorded; a comma list is read the way gpt2giga reads it.
