@@ -2,7 +2,7 @@
 
 Builds dist/gigachat-<version>.difypkg, installs it into a temporary folder, starts `python -m main` there with
 INSTALL_METHOD=local, and talks to it over stdin/stdout in the daemon's envelope: credential validation, a streamed
-answer (printed as it arrives), a tool call and an embedding.
+answer (printed as it arrives), a tool call, a web search answer with its sources and an embedding.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ def main() -> int:
             print(f"validate   {'ok' if validation.error is None else validation.error['message']}")
             _stream_answer(plugin, emu, credentials)
             _tool_call(plugin, emu, credentials)
+            _web_search(plugin, credentials)
             embedding = plugin.request(
                 m.invoke_embedding(PROVIDER, "EmbeddingsGigaR", credentials, ["Что такое Dify?"], "query")
             )
@@ -70,6 +71,15 @@ def _tool_call(plugin: PluginProcess, emu: GigaChatEmulator, credentials: dict) 
     for call in reply.tool_calls:
         arguments = json.loads(call["function"]["arguments"])
         print(f"tool call  {call['function']['name']}({arguments}) finish={reply.finish_reason}")
+
+
+def _web_search(plugin: PluginProcess, credentials: dict) -> None:
+    """GigaChat-3-Ultra with its web search switch on: references and the cited sources, as a reader sees them."""
+    messages = [m.user("Python news?")]
+    request = m.invoke_llm(PROVIDER, "GigaChat-3-Ultra", credentials, messages, {"web_search": True}, stream=False)
+    reply = plugin.request(request)
+    lines = (reply.text or reply.error["message"]).split("\n")
+    print("web search " + "\n".join([lines[0], *(f"           {line}" if line else "" for line in lines[1:])]))
 
 
 if __name__ == "__main__":

@@ -6,10 +6,12 @@
 - `Rig` / `running_rig`: one emulator and one plugin process, with an account of their own, for measurements.
 - `ProcessStats` / `cpu_seconds` / `PeakMemory`: what a process holds and has spent, read with psutil.
 - `timed_request`: one request and how long the plugin took to end it, by the harness's clock.
+- `snapshot`: every file under a folder with its digest, to prove that nothing was written there.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -194,6 +196,19 @@ def running_rig(latency: float = 0.0, chunk_delay: float = 0.0, source: Path = R
         ):
             plugin.wait_ready(120)
             yield Rig(emu, plugin, plugin_dir)
+
+
+def snapshot(root: Path) -> dict[str, tuple]:
+    """Every path under root: (kind, size, mtime, sha256) — a changed, added or removed entry shows."""
+    entries: dict[str, tuple] = {}
+    for path in sorted(root.rglob("*")):
+        stat = path.lstat()
+        if path.is_file() and not path.is_symlink():
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            entries[str(path.relative_to(root))] = ("file", stat.st_size, stat.st_mtime_ns, digest)
+        else:
+            entries[str(path.relative_to(root))] = ("other", stat.st_mode)
+    return entries
 
 
 # ---- process statistics -------------------------------------------------------------------------------------------

@@ -9,13 +9,10 @@ import struct
 import zipfile
 import zlib
 
+# A 1x1 baseline JPEG (JFIF): the image the emulator's image generation draws.
+from devkit.emulator.builtin import JPEG as JPEG
 from devkit.file_server import FileServer as FileServer  # where the tests of files have always found it
 
-# A 1x1 baseline JPEG (JFIF).
-JPEG = base64.b64decode(
-    "/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP//////////////////////////////////////////////////////////////////////////////"
-    "////////wgALCAABAAEBAREA/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQABPxA="
-)
 PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
 GIF = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00"
 HTML = b"<!DOCTYPE html>\n<html><head><title>Dify</title></head><body>Sign in</body></html>\n"

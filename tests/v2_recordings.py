@@ -15,10 +15,10 @@ STATE_1 = "019e8373-dc9a-7883-af60-ebb20b79e1e1"
 STATE_2 = "019e8373-e5fb-754f-a5b6-3025cdf27848"
 
 
-def _usage(prompt: int, output: int) -> dict[str, Any]:
+def _usage(prompt: int, output: int, cached: int = 0) -> dict[str, Any]:
     return {
         "input_tokens": prompt,
-        "input_tokens_details": {"prompt_tokens": prompt, "cached_tokens": 0},
+        "input_tokens_details": {"prompt_tokens": prompt, "cached_tokens": cached},
         "output_tokens": output,
         "total_tokens": prompt + output,
     }
@@ -58,6 +58,42 @@ STREAM = [
     ("response.message.done", {"model": VERSION, "created_at": 1780321864, "finish_reason": "stop",
                                "usage": _usage(19, 8)}),
 ]  # fmt: skip
+
+
+# test_primary_chat_builtin_tools: one answer per built-in tool, each with a tool_state_id and the recorded usage
+# (input, cached, output). Web search: markers `[sources=[N]]` before the full stop, the sources map on the text part
+# (string keys, a Cyrillic title, a page no marker cites); an image: a `files` part before the text part.
+STATE_TOOL = "019e8374-28b2-741f-a05c-54c968fd20c2"
+WEB_SEARCH_TEXT = (
+    "Python 3.15 speeds up its JIT compiler on x86-64 Linux [sources=[2]].\n\n"
+    "UTF-8 becomes the default text encoding [sources=[2]]."
+)
+SOURCES = {
+    "1": {"url": "https://example.ru/python-2026", "title": "Изменения в Python 2026"},
+    "2": {"url": "https://example.com/python-news-2026/", "title": "Python News for February 2026..."},
+}
+
+
+def _tool_answer(created_at: int, content: list[dict[str, Any]], usage: dict[str, Any]) -> dict[str, Any]:
+    return _answer(created_at, {"role": "assistant", "tool_state_id": STATE_TOOL, "content": content}, "stop", usage)
+
+
+WEB_SEARCH = _tool_answer(
+    1780321888,
+    [{"text": WEB_SEARCH_TEXT, "inline_data": {"images": [], "sources": SOURCES}}],
+    _usage(23767, 570, cached=2557),
+)
+CODE_TEXT = "The sum of the first 20 primes is 639."
+CODE_INTERPRETER = _tool_answer(1780321894, [{"text": CODE_TEXT}], _usage(3963, 157, cached=3710))
+PAGE_TEXT = "The page describes pathlib: paths as objects, joined with `/`."
+URL_CONTENT = _tool_answer(1780321909, [{"text": PAGE_TEXT}], _usage(17493, 306, cached=830))
+IMAGE_ID = "f4b17167-3fa4-40aa-80c6-c737ee40d961"
+IMAGE_TEXT = "Here is a square icon for the release."
+IMAGE = _tool_answer(
+    1780321922,
+    [{"files": [{"id": IMAGE_ID, "mime": "image/jpeg", "target": "image"}]}, {"text": IMAGE_TEXT}],
+    _usage(999, 42, cached=830),
+)
 
 
 def compact(value: Any) -> bytes:

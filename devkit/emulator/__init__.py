@@ -8,6 +8,7 @@ requests until enough are in flight together), client.py (an SDK client and TLS 
         client = make_client(emu)  # every setting explicit, none read from GIGACHAT_* variables
 """
 
+from devkit.emulator.builtin import ToolAnswer
 from devkit.emulator.faults import Fault
 from devkit.emulator.gate import Gate
 from devkit.emulator.raw import RawAnswer
@@ -25,6 +26,7 @@ __all__ = [
     "RawAnswer",
     "RecordedRequest",
     "Reply",
+    "ToolAnswer",
     "UploadedFile",
     "count_tokens",
 ]

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-from devkit.emulator import routes, v2
+from devkit.emulator import builtin, routes, v2
 from devkit.emulator.faults import Fault
 from devkit.emulator.gate import Gate
 from devkit.emulator.handler import EmulatorServer, Handler
@@ -52,6 +52,8 @@ class GigaChatEmulator:
         self.chunk_delay = chunk_delay
         self.embedding_limits = EmbeddingLimits()
         self.unsupported_response_format_models: set[str] = set()
+        # Which built-in tools each model offers on v2; any other is refused with 422 (builtin.py).
+        self.builtin_tools_by_model = dict(builtin.DEFAULT_OFFERED)
         self.v2_refuses_role_tool = False  # answer v2 function results of role "tool" with 400, as a live host did
         self.max_images_per_message = 1  # Sber's chat reference, 19 February 2026 (rules.py)
         self.token_exp_in_seconds = True  # /token answers `exp` in seconds, as Sber documents; False: milliseconds
@@ -71,7 +73,7 @@ class GigaChatEmulator:
         self._scope_keys: dict[str, str] = {}
         self._users: dict[str, str] = {}
         self._tokens: dict[str, int] = {}  # token -> expires_at (ms)
-        self._replies: deque[Reply] = deque()
+        self._replies: deque[Reply | v2.Recorded | builtin.ToolAnswer] = deque()
         self._faults: list[list[Any]] = []  # [fault, path suffix or None, remaining]
         self._raw: list[list[Any]] = []  # [raw answer, path suffix, remaining]
         self._clear_records()
@@ -85,6 +87,7 @@ class GigaChatEmulator:
         self.embedding_requests: list[Any] = []
         self.files: dict[str, UploadedFile] = {}
         self.deleted_files: list[str] = []
+        self.generated_files: list[str] = []  # files built-in tools generated (builtin.py), in `files` too
         self.peak_in_flight = 0  # the most API requests (signing in aside) that were being answered at once
         self.refused_over_limit = 0
 
@@ -192,11 +195,11 @@ class GigaChatEmulator:
 
     # scripting
 
-    def script(self, *replies: Reply) -> None:
+    def script(self, *replies: Reply | v2.Recorded | builtin.ToolAnswer) -> None:
         with self._lock:
             self._replies.extend(replies)
 
-    def _take_reply(self) -> Reply | None:
+    def _take_reply(self) -> Reply | v2.Recorded | builtin.ToolAnswer | None:
         with self._lock:
             return self._replies.popleft() if self._replies else None
 

@@ -12,7 +12,9 @@ by the same rules, answered by the same `generate`, and written back in v2 shape
   `tools_state_id`), a `function_call` part with object arguments and `finish_reason: "function_call"`; in a stream
   the call and its state ride on the done event, as a third-party log of the live host saw (no recording streams one);
 - errors: `{"status": N, "message": "..."}`, a 422's message starting "Invalid params: " (no v2 error is recorded;
-  the shapes of a third-party log of the live host).
+  the shapes of a third-party log of the live host);
+- built-in tools (web search, page reading, code interpreter, image generation): their refusals and answers are
+  builtin.py's.
 Reasoning is streamed as messages of role `reasoning` with text parts (ai-forever/gigachat-java's v2 roles; no
 recording has one).
 """
@@ -24,8 +26,9 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from devkit.emulator import builtin
 from devkit.emulator.faults import Fault
-from devkit.emulator.replies import Generation, SseDialect, generate
+from devkit.emulator.replies import Generation, Reply, SseDialect, generate, last_user_text
 from devkit.emulator.rules import CHAT_MODELS, ApiError, validate_chat
 
 if TYPE_CHECKING:
@@ -35,7 +38,6 @@ if TYPE_CHECKING:
 CHAT_PATHS = ("/api/v2/chat/completions", "/v2/chat/completions")  # the earlier host's layout and the new host's
 ROLES = frozenset({"system", "user", "assistant", "tool", "function"})
 PART_KINDS = frozenset({"text", "files", "function_call", "function_result"})
-TOOL_CONFIG_MODES = frozenset({"auto", "none", "forced"})
 INVALID_JSON = "Your request contains invalid JSON syntax."
 
 
@@ -56,22 +58,38 @@ def chat(emu: GigaChatEmulator, req: RecordedRequest, fault: Fault | None) -> Re
     if recorded is not None:  # sent as it is, unchecked: it stands for what a server answered
         emu._take_reply()
         return Response(payload=recorded.body, content_type=recorded.content_type)
-    view = checked_view(emu, req.json)  # a refused request leaves the scripted replies for the next one
-    gen = generate(view, emu._take_reply(), int(time.time()))
+    view, tools = checked_view(emu, req.json)  # a refused request leaves the scripted replies for the next one
+    scripted = emu._take_reply()
+    answer = builtin.answer_for(tools, req.json, scripted, last_user_text(view))
+    if answer is not None:
+        return _tool_response(emu, answer, view, req.json.get("stream") is True)
+    gen = generate(view, scripted if isinstance(scripted, Reply) else None, int(time.time()))
     if req.json.get("stream") is True:
         events, final = stream_events(gen)
         return Response(events=events, final_event=final, content_type="text/event-stream", dialect=SSE)
     return Response(payload=completion_body(gen, with_finish_reason=fault is None or fault.kind != "no_final_event"))
 
 
-def checked_view(emu: GigaChatEmulator, body: Any) -> dict[str, Any]:
-    """The request's legacy view, after v2's own shape rules and the rules both protocols share."""
+def _tool_response(emu: GigaChatEmulator, answer: builtin.ToolAnswer, view: dict[str, Any], stream: bool) -> Response:
+    from devkit.emulator.routes import Response
+
+    reply = builtin.resolve(emu, answer, view, int(time.time()))
+    if stream:
+        events, final = builtin.stream_events(reply, usage(reply.gen))
+        return Response(events=events, final_event=final, content_type="text/event-stream", dialect=SSE)
+    return Response(payload=builtin.completion_body(reply, usage(reply.gen)))
+
+
+def checked_view(emu: GigaChatEmulator, body: Any) -> tuple[dict[str, Any], list[str]]:
+    """The request's legacy view and the built-in tools it enables, after v2's own shape rules, the tool rules and
+    the rules both protocols share."""
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
         raise ApiError(400, INVALID_JSON)
     if body.get("model") not in CHAT_MODELS:
         raise ApiError(404, "No such model")
     for index, message in enumerate(body["messages"]):
         _check_message(message, index, emu.v2_refuses_role_tool)
+    tools = builtin.requested(body, emu.builtin_tools_by_model)
     view = legacy_view(body)
     with emu._lock:
         live = {fid: f.mime for fid, f in emu.files.items() if fid not in emu.deleted_files}
@@ -86,7 +104,7 @@ def checked_view(emu: GigaChatEmulator, body: Any) -> dict[str, Any]:
         )
     except ApiError as error:
         raise ApiError(error.status, "Invalid params: " + error.message) if error.status == 422 else error from None
-    return view
+    return view, tools
 
 
 def _check_message(message: Any, index: int, refuses_role_tool: bool) -> None:
@@ -132,7 +150,11 @@ def legacy_view(body: dict[str, Any]) -> dict[str, Any]:
     config = body.get("tool_config")
     if isinstance(config, dict):
         mode = config.get("mode")
-        view["function_call"] = {"name": config.get("function_name")} if mode == "forced" else mode
+        if mode == "forced":  # a function by `function_name`; a built-in tool's `tool_name` forces no function
+            name = config.get("function_name")
+            view["function_call"] = {"name": name} if name else "auto"
+        else:
+            view["function_call"] = mode
     return view
 
 

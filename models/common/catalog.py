@@ -4,7 +4,8 @@ A new id (a `-preview` twin, a newer generation) inherits the schema of the pred
 longest prefix, because that is the family it belongs to; an id that no predefined id prefixes but that names a
 generation the plugin lists (`GigaChat-3-Pro` beside `GigaChat-3-Ultra`) inherits from that generation's model.
 The user's form values override the context size and the output limit, add the features and the reasoning effort
-its switches turn on, and set its prices (pricing.py). An id from no known family gets the plain chat (or embedding)
+its switches turn on, and set its prices (pricing.py); a GigaChat 3 id or any id on the v2 protocol gets the built-in
+tool switches. An id from no known family gets the plain chat (or embedding)
 parameters.
 """
 
@@ -47,6 +48,18 @@ MODEL_FIELDS = frozenset(
 # The form's switches for a feature no source confirms for an id: on adds it; off never removes a feature the id
 # inherits from its family (GigaChat-2-Max-preview accepts images like GigaChat-2-Max).
 _FEATURE_SWITCHES = {"vision_support": ModelFeature.VISION, "audio_support": ModelFeature.AUDIO}
+# GigaChat's built-in tools, each a boolean switch of the same name among a model's parameters (labels as the model
+# YAMLs write them in English): the v2 protocol's tool names (ai-forever/gigachat
+# tests/integration/cassettes/test_primary_chat_builtin_tools.yaml records all four on GigaChat-3-Ultra).
+BUILT_IN_TOOLS = {
+    "web_search": "Web search",
+    "url_content_extraction": "Read web pages",
+    "code_interpreter": "Code interpreter",
+    "image_generate": "Image generation",
+}
+# A customizable model's 'Chat protocol' value (models/common/settings.py `ProtocolChoice`) that offers the switches
+# whatever family the id belongs to: the built-in tools exist only on v2.
+_V2 = "v2"
 
 
 def customizable_schema(
@@ -57,6 +70,8 @@ def customizable_schema(
     entity.model = model
     entity.label = I18nObject(en_US=model)
     entity.fetch_from = FetchFrom.CUSTOMIZABLE_MODEL
+    if model_type is ModelType.LLM:
+        entity.parameter_rules = _with_switches(entity.parameter_rules, base, predefined, credentials)
     _apply_overrides(entity, credentials, predefined)
     return entity
 
@@ -107,6 +122,19 @@ def _plain_entity(model_type: ModelType, predefined: Sequence[AIModelEntity]) ->
     return AIModelEntity(
         model="", label=I18nObject(en_US=""), model_type=model_type, features=[], model_properties=properties
     )
+
+
+def _with_switches(
+    rules: list[ParameterRule], base: AIModelEntity | None, predefined: Sequence[AIModelEntity], credentials: Mapping
+) -> list[ParameterRule]:
+    """The built-in tool switches for an id of a family that has them (GigaChat-3-…) or of the v2 protocol; none for
+    an id of no known family, which copies another model's parameters."""
+    others = [rule for rule in rules if rule.name not in BUILT_IN_TOOLS]
+    if str(credentials.get("chat_protocol", "")).strip().lower() == _V2:
+        switches = [rule for model in predefined for rule in model.parameter_rules if rule.name in BUILT_IN_TOOLS]
+        unique = {rule.name: rule for rule in reversed(switches)}  # the first model's rule of each name
+        return [*others, *(unique[name].model_copy(deep=True) for name in BUILT_IN_TOOLS if name in unique)]
+    return rules if base is not None else others
 
 
 def _apply_overrides(entity: AIModelEntity, credentials: Mapping, predefined: Sequence[AIModelEntity]) -> None:

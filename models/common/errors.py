@@ -6,7 +6,8 @@ is built from the status, GigaChat's error code and GigaChat's own message, and 
 quotes the request. Callers raise the result `from None`, so the original never reaches a traceback either.
 
 Every sentence is written here, once. What only the caller knows comes in as data: the request's texts that must
-not be quoted, and which of the request's tools a refusal is about (`Blame`).
+not be quoted, and which of the request's tools a refusal is about (`Blame`): a Dify tool by its name, a built-in
+tool by the switch that turned it on.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import re
 import ssl
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
@@ -51,9 +53,19 @@ _WITHHELD = "(GigaChat's message is withheld because it quotes the request)"
 # What a request id looks like (GigaChat sends a UUID in X-Request-Id, in every recorded answer, errors included); a
 # header of any other shape is not quoted.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-# GigaChat's message refusing a request (400 or 422) -> the names of the request's tools it complains about; none
-# when the complaint is not about a tool (models/llm/tools.py `blamed_tools`).
-Blame = Callable[[str], Sequence[str]]
+
+
+@dataclass(frozen=True)
+class Blamed:
+    """What a refusal is about among the request's tools: Dify tools whose parameter schema it complains about (by
+    name), and built-in tools it refuses (by the label of their switch). Both empty: not about a tool."""
+
+    tools: Sequence[str] = ()
+    switches: Sequence[str] = ()
+
+
+# GigaChat's message refusing a request (400, 404 or 422) -> what it is about (models/llm/tools.py `blamed`).
+Blame = Callable[[str], Blamed]
 
 # GigaChat's OAuth error codes (developers.sber.ru/docs/ru/gigachat/api/errors-description, as compiled in
 # tigusigalpa/gigachat-go README-en.md).
@@ -150,6 +162,9 @@ def _response_error(
     if _is_oauth(error, settings):
         return _oauth_error(status, code, message, settings)
     detail = f": {message}" if message else ""
+    blamed = blame(said) if blame is not None and status in (400, 404, 422) else Blamed()
+    if blamed.switches:
+        return InvokeBadRequestError(PREFIX + _switches_refused(blamed.switches, f"{status}{detail}"))
     if status == 401:
         return InvokeAuthorizationError(PREFIX + _unauthorized(detail, settings))
     if status == 402:
@@ -172,8 +187,8 @@ def _response_error(
     if status >= 500:
         page = " with an HTML error page from a gateway" if _is_html(error.content) else ""
         return InvokeServerUnavailableError(PREFIX + f"GigaChat is unavailable ({status}{page}{detail}).")
-    if status in (400, 422) and blame is not None and (tools := blame(said)):
-        return InvokeBadRequestError(PREFIX + _tools_refused(tools, f"{status}{detail}"))
+    if status in (400, 422) and blamed.tools:
+        return InvokeBadRequestError(PREFIX + _tools_refused(blamed.tools, f"{status}{detail}"))
     return InvokeBadRequestError(PREFIX + f"GigaChat rejected the request ({status}{detail}).")
 
 
@@ -183,6 +198,19 @@ def _tools_refused(tools: Sequence[str], status_detail: str) -> str:
     return (
         f"GigaChat refused the parameter schema of {which} ({status_detail}). The plugin already rewrites schemas "
         "into the subset GigaChat accepts; simplify the tool's parameters, or report the schema as a plugin issue."
+    )
+
+
+def _switches_refused(switches: Sequence[str], status_detail: str) -> str:
+    named = ", ".join(f"'{switch}'" for switch in switches)
+    if len(switches) == 1:
+        return (
+            f"GigaChat refused the built-in tool of the switch {named} ({status_detail}): this model does not offer "
+            "it here. Turn that switch off in the model's parameters."
+        )
+    return (
+        f"GigaChat refused a built-in tool of the switches {named} ({status_detail}): this model does not offer it "
+        "here. Turn those switches off in the model's parameters, or keep one at a time to find which."
     )
 
 

@@ -38,12 +38,12 @@ from .conversation import countable_texts, to_turns
 from .exchange import ChatProtocol, ChatRequest, Delta, Turn, Usage
 from .files import Media
 from .generated import GeneratedImages, message_content
-from .params import generation_fields, response_schema
+from .params import built_in_tools, generation_fields, response_schema
 from .stream import Assembler, dify_chunks, fitting
 from .tools import (
     STRUCTURED_OUTPUT_FUNCTION,
     ToolNames,
-    blamed_tools,
+    blamed,
     function_call_mode,
     function_spec,
     functions_for,
@@ -115,6 +115,7 @@ def build_request(
         names=names,
         media=media or None,
         protocol=protocol,
+        builtin_tools=built_in_tools(parameters),
     )
 
 
@@ -124,8 +125,11 @@ V2_FAMILIES = ("gigachat-3",)
 
 
 def protocol_for(request: ChatRequest) -> ChatProtocol:
-    """The wire protocol that carries this request: the model's 'Chat protocol' when it names one, else v2 for the
-    GigaChat 3 family and v1 (`/chat/completions`) for every other model."""
+    """The wire protocol that carries this request: v2 when it enables a built-in tool (only v2 has them), else the
+    model's 'Chat protocol' when it names one, else v2 for the GigaChat 3 family and v1 (`/chat/completions`) for
+    every other model."""
+    if request.builtin_tools:
+        return wire_v2
     if request.protocol is not ProtocolChoice.AUTO:
         return wire_v2 if request.protocol is ProtocolChoice.V2 else wire_v1
     return wire_v2 if request.model.lower().startswith(V2_FAMILIES) else wire_v1
@@ -194,7 +198,7 @@ class _Call:
             )
             # Its images are kept for deletion first, before anything about the answer can fail.
             images = GeneratedImages(self.client, self.settings, uploads.track).parts(delta)
-            assembler = Assembler(self.stop, self.call_as_text)
+            assembler = self._assembler()
             text = assembler.pieces(delta) + assembler.tail()
             message = AssistantPromptMessage(
                 content=message_content(text, list(images)),
@@ -216,7 +220,7 @@ class _Call:
             self.request = uploads.prepare(self.request)
             # Opened inside the fallback: a rejection of response_format arrives with the first item.
             with self._with_fallback(self._open_stream) as deltas:
-                assembler = Assembler(self.stop, self.call_as_text)
+                assembler = self._assembler()
                 images = GeneratedImages(self.client, self.settings, uploads.track)
                 yield from dify_chunks(self.request.model, deltas, assembler, self._usage, images.parts)
         except Exception as error:
@@ -224,6 +228,10 @@ class _Call:
         finally:
             # Also on GeneratorExit, when Dify stops reading: no file outlives its request.
             uploads.delete_all()
+
+    def _assembler(self) -> Assembler:
+        # GigaChat's citation markers come with its built-in tools; any other answer is left as written.
+        return Assembler(self.stop, self.call_as_text, cites=bool(self.request.builtin_tools))
 
     def _open_stream(self, request: ChatRequest, protocol: ChatProtocol) -> OpenStream[Delta]:
         return open_stream(lambda: protocol.stream(self.client, request))
@@ -259,7 +267,10 @@ class _Call:
         return self.usage_for(billable(usage.input_tokens), billable(usage.output_tokens))
 
     def _error(self, error: Exception) -> InvokeError:
-        blame = functools.partial(blamed_tools, functions=self.request.functions, names=self.request.names)
+        request = self.request
+        blame = functools.partial(
+            blamed, functions=request.functions, names=request.names, builtin=request.builtin_tools
+        )
         return invoke_error(error, self.settings, self._sensitive(), blame)
 
     def _sensitive(self) -> list[str]:

@@ -14,7 +14,10 @@ How the neutral fields meet GigaChat's two chat protocols:
   answer text and yield nothing;
 - an image GigaChat generated is a file in its storage: v1 names it in the answer text as
   `<img src="<file id>" fuse="true"/>`, v2 as a `files` part; either way it reaches the rest of the plugin as a file
-  id in `Delta.generated_images`, never as text (generated.py fetches it for Dify and deletes it from GigaChat).
+  id in `Delta.generated_images`, never as text (generated.py fetches it for Dify and deletes it from GigaChat);
+- GigaChat's built-in tools (v2 only; chat.protocol_for sends a request that enables one over v2) are named in
+  `ChatRequest.builtin_tools`; the sources web search cites arrive as `Delta.sources` (sources.py renders them), and a
+  generated file that is not an image as `Delta.unshown_files` (deleted, never shown).
 """
 
 from __future__ import annotations
@@ -55,6 +58,16 @@ class Turn:
 
 
 @dataclass(frozen=True)
+class Source:
+    """A page GigaChat's web search cites: the number its markers use, and its URL and title as sent (either may be
+    missing or unusable: sources.py decides what can be shown)."""
+
+    number: str
+    url: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
 class ChatRequest:
     model: str
     turns: list[Turn]
@@ -71,6 +84,8 @@ class ChatRequest:
     media: Media | None = None
     # The model's 'Chat protocol' setting; chat.protocol_for decides what "auto" means.
     protocol: ProtocolChoice = ProtocolChoice.AUTO
+    # GigaChat's built-in tools the model's switches turn on (catalog.BUILT_IN_TOOLS names), in that order.
+    builtin_tools: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,6 +106,10 @@ class Delta:
     usage: Usage | None = None
     # Ids, in GigaChat's file storage, of images its built-in functions generated for this piece of the answer.
     generated_images: tuple[str, ...] = ()
+    # Ids of other files they generated (a target other than an image): deleted from GigaChat, never shown.
+    unshown_files: tuple[str, ...] = ()
+    # Pages this piece names as web search sources; markers in any piece may cite them.
+    sources: tuple[Source, ...] = ()
 
 
 class ChatProtocol(Protocol):

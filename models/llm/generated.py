@@ -2,7 +2,8 @@
 assistant's message, and deleted from GigaChat when the request ends.
 
 The entry point is protocol-neutral: a `Delta` whose `generated_images` holds GigaChat file ids. wire_v1 takes them
-from v1's `<img src="<file id>" fuse="true"/>` tags; a v2 `files` part of the answer fills the same field.
+from v1's `<img src="<file id>" fuse="true"/>` tags; a v2 `files` part of the answer with target `image` fills the same
+field (a file of any other target arrives in `unshown_files`, and is only deleted).
 
     images = GeneratedImages(client, settings, keep_for_deletion=request_files.track)
     for part in images.parts(delta):  # every id is kept for deletion by the call itself; each download as iterated
@@ -60,8 +61,9 @@ class GeneratedImages:
         self.count = 0
 
     def parts(self, delta: Delta) -> Iterator[ImagePromptMessageContent]:
-        """The images `delta` names, as Dify image parts; their ids are kept for deletion before this returns."""
-        for file_id in delta.generated_images:
+        """The images `delta` names, as Dify image parts; their ids, and those of the files it names that are not
+        shown, are kept for deletion before this returns."""
+        for file_id in (*delta.generated_images, *delta.unshown_files):
             self.keep_for_deletion(file_id)
         return (self._fetch(file_id) for file_id in delta.generated_images)
 

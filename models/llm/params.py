@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from dify_plugin.errors.model import InvokeBadRequestError
 
+from ..common.catalog import BUILT_IN_TOOLS
 from ..common.prefix import PREFIX
 from .schema import SchemaError, normalize_response_schema
 
@@ -30,6 +31,11 @@ def generation_fields(parameters: Mapping[str, object]) -> dict[str, object]:
         else:
             fields["temperature"] = float(temperature)
     return fields
+
+
+def built_in_tools(parameters: Mapping[str, object]) -> tuple[str, ...]:
+    """The built-in tools whose switch is on (Dify has checked each is a boolean)."""
+    return tuple(name for name in BUILT_IN_TOOLS if parameters.get(name) is True)
 
 
 def response_schema(parameters: Mapping[str, object]) -> dict | None:

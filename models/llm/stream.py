@@ -1,9 +1,11 @@
 """GigaChat answer pieces (`Delta`s) -> Dify's LLMResultChunks, in the order Dify expects.
 
 Text pieces pass through as they arrive, minus what client-side stop sequences cut (GigaChat has no `stop`
-parameter). Reasoning is wrapped in <think>…</think>. A function call becomes exactly one complete tool call, sent
-once, after the text. The last chunk carries the finish reason and GigaChat's own usage. A stream that ends
-without a finish reason is an error, not a silently short answer.
+parameter). With built-in tools on, web search markers become references and the cited sources end the answer
+(sources.py), ahead of the stop sequences, which see the text a reader sees. Reasoning is wrapped in
+<think>…</think>. A function call becomes exactly one complete tool call, sent once, after the text. The last chunk
+carries the finish reason and GigaChat's own usage. A stream that ends without a finish reason is an error, not a
+silently short answer.
 
 Usage normally comes once, with the last piece. Where it comes more than once, each count keeps its largest value: a
 later report may be partial (GigaChat's threads streams report 64 prompt and 23 completion tokens with the first
@@ -30,11 +32,15 @@ from dify_plugin.errors.model import InvokeBadRequestError, InvokeConnectionErro
 from ..common.prefix import PREFIX
 from .conversation import STATE_KEY, tool_call_id
 from .exchange import Delta, FunctionCall, Usage
+from .sources import SourceMarkers
 
 ToolCall = AssistantPromptMessage.ToolCall
 BLACKLIST_NOTICE = (
     "\n\n[GigaChat declined to answer this request: its content rules restrict the topic (finish_reason=blacklist).]"
 )
+# At the end of an answer with a file GigaChat generated that Dify can't show (a target other than an image: audio,
+# video, 3D model).
+UNSHOWN_NOTICE = "\n\n[GigaChat generated a file that is not an image; Dify can't show it, so the plugin left it out.]"
 _FINISH_REASONS = {"stop": "stop", "length": "length", "function_call": "tool_calls", "blacklist": "stop"}
 MiB = 1024 * 1024
 MAX_PIECE_CHARS = 256 * 1024
@@ -97,8 +103,10 @@ class _Answer:
 class Assembler:
     """Accumulates Deltas; `pieces` says what to show now, `result` what the answer was."""
 
-    def __init__(self, stops: Sequence[str] | None, call_as_text: str | None = None) -> None:
+    def __init__(self, stops: Sequence[str] | None, call_as_text: str | None = None, cites: bool = False) -> None:
         self._stop = StopBuffer(stops)
+        self._sources = SourceMarkers() if cites else None
+        self._unshown = False
         self._thinking = False
         self._call_as_text = call_as_text
         self._call_id: str | None = None
@@ -112,6 +120,9 @@ class Assembler:
                 self._thinking = True
             out.append(delta.reasoning)
         text = delta.text
+        self._unshown = self._unshown or bool(delta.unshown_files)
+        if self._sources is not None:
+            self._sources.add(delta.sources)
         if delta.function_call is not None:
             if delta.function_call.name == self._call_as_text:
                 text += json.dumps(delta.function_call.arguments, ensure_ascii=False)
@@ -120,7 +131,7 @@ class Assembler:
                 self.answer.state_id = delta.state_id or self.answer.state_id
         if text:
             out.append(self._close_thinking())
-            visible = self._stop.feed(text)
+            visible = self._stop.feed(self._readable(text))
             self.answer.parts.append(visible)
             out.append(visible)
         if delta.finish_reason:
@@ -139,8 +150,13 @@ class Assembler:
                 PREFIX + "GigaChat stopped with an error while forming a function call; simplify the tool's "
                 "parameters or rephrase the request."
             )
-        rest = self._close_thinking() + self._stop.flush()
+        rest = self._close_thinking() + self._stop.feed(self._readable("", last=True)) + self._stop.flush()
+        if self._sources is not None and not self._stop.stopped:
+            # After a stop sequence nothing more is shown, the list of sources included.
+            rest += self._sources.closing()
         self.answer.parts.append(rest)
+        if self._unshown:
+            rest += UNSHOWN_NOTICE
         if reason == "blacklist":
             rest += BLACKLIST_NOTICE
         return rest
@@ -182,6 +198,11 @@ class Assembler:
     def _sends_call(self) -> bool:
         return self.answer.call is not None and self.answer.finish_reason != "length"
 
+    def _readable(self, text: str, last: bool = False) -> str:
+        if self._sources is None:
+            return text
+        return self._sources.feed(text) + (self._sources.flush() if last else "")
+
     def _close_thinking(self) -> str:
         if not self._thinking:
             return ""
@@ -206,7 +227,8 @@ def dify_chunks(
     """Each generated image is a chunk of its own, after the text of the piece that named it."""
     index = 0
     for delta in deltas:
-        images = images_of(delta) if images_of and delta.generated_images else ()  # before the next yield
+        files = delta.generated_images or delta.unshown_files
+        images = images_of(delta) if images_of and files else ()  # kept for deletion before the next yield
         for piece in _pieces(assembler.pieces(delta)):
             yield _chunk(model, index, AssistantPromptMessage(content=piece))
             index += 1

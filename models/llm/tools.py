@@ -14,12 +14,15 @@ from dataclasses import dataclass
 from dify_plugin.entities.model.message import PromptMessageTool
 from dify_plugin.errors.model import InvokeBadRequestError
 
+from ..common.catalog import BUILT_IN_TOOLS
+from ..common.errors import Blamed
 from ..common.prefix import PREFIX
 from .schema import SchemaError, normalize_schema
 
-# Names of GigaChat's built-in functions: a user's tool with one of these names would be shadowed by the built-in
-# (gpt2giga renames `web_search` for the same reason: ai-forever/gpt2giga src/gpt2giga/common/tools.py).
-RESERVED_NAMES = frozenset({"web_search", "text2image"})
+# Names of GigaChat's built-in functions (v1) and tools (v2): a user's tool with one of these names would be shadowed
+# by the built-in (gpt2giga renames `web_search` for the same reason: ai-forever/gpt2giga src/gpt2giga/common/tools.py),
+# and a refusal naming it would be taken for one about the built-in.
+RESERVED_NAMES = frozenset({"text2image", *BUILT_IN_TOOLS})
 RENAMED_PREFIX = "user_"
 # The name of the function used to obtain structured output when GigaChat's response_format is not available.
 STRUCTURED_OUTPUT_FUNCTION = "structured_output"
@@ -30,6 +33,8 @@ _ANY_TOOL = frozenset({"required", "any"})
 _SCHEMA_COMPLAINT = re.compile(r"schema|parameter|propert|items|enum|\$ref|anyOf|oneOf|functions\[", re.IGNORECASE)
 # ... unless it points into the conversation ("function call 'x' in messages[2] must be followed by its result").
 _HISTORY_COMPLAINT = re.compile(r"messages?\[\d+\]")
+# A refusal about tools that names none of them ("Tool … is unavailable", "Unknown tool …" name theirs).
+_TOOLS_COMPLAINT = re.compile(r"\btools?\b", re.IGNORECASE)
 _FUNCTION_INDEX = re.compile(r"functions\[(\d+)\]")
 _QUOTED_PATH = re.compile(r"'((?:properties|items)[\w.$-]*)'")
 
@@ -128,6 +133,17 @@ def _choice(tool_choice: object) -> tuple[str, str | None]:
         kind = tool_choice.get("type")
         return ("none", None) if kind == "none" else ("auto", None)
     return "auto", None
+
+
+def blamed(message: str, functions: Sequence[dict], names: ToolNames, builtin: Sequence[str] = ()) -> Blamed:
+    """What GigaChat's refusal is about: the Dify tools whose schema it complains about, and the built-in tools it
+    refuses ("Tool code_interpreter is unavailable", 422; "Unknown tool url_extraction", 404: a third-party log of
+    the live host), or every built-in tool turned on when it is about tools but names none of the request's."""
+    tools = blamed_tools(message, functions, names)
+    refused = _named_in(message, builtin)
+    if not refused and not tools and _TOOLS_COMPLAINT.search(message):
+        refused = list(builtin)
+    return Blamed(tools, [BUILT_IN_TOOLS[name] for name in refused])
 
 
 def blamed_tools(message: str, functions: Sequence[dict], names: ToolNames) -> list[str]:

@@ -8,6 +8,8 @@ exchange.py.
   JSON object) or `function_result` (its result a JSON value). The system prompt is a `system` message with one text
   part, as langchain-gigachat and gpt2giga send it (no recording has one).
 - Functions are `tools: [{"functions": {"specifications": [...]}}]` and the function-call mode is `tool_config`.
+  Built-in tools are further `tools` entries, one key each (`{"web_search": {...}}`, `{"code_interpreter": {}}`),
+  beside the functions; with any of them `tool_config` is sent, `auto` unless Dify forces a function or asks for none.
   Generation settings and `response_format` go in `model_options`, reasoning effort in
   `model_options.reasoning.effort`; `profanity_check` is left to the SDK, which sends it as `disable_filter`.
 - The function-call state id arrives as `tool_state_id` (the SDK reads it into `tools_state_id`) and goes back as
@@ -16,6 +18,9 @@ exchange.py.
 - A stream is named events. `response.message.delta` and `response.message.done` carry the answer; any other event
   (`response.tool.*`: a built-in tool at work, or a name added later) is progress and becomes an empty Delta, never
   text. Messages of role `reasoning` are reasoning, never answer text; `tool_execution` parts carry no text.
+- What built-in tools add to an answer (cassette test_primary_chat_builtin_tools): web search sources as
+  `inline_data.sources` on the text part (a map from marker number to `{url, title}`), generated images as a
+  `files` part `[{id, mime, target: "image"}]`. A file of any other target is kept for deletion, never shown.
 - Usage is `input_tokens` / `output_tokens`; the cached part of the input (`input_tokens_details.cached_tokens`) is
   included in `input_tokens`, and Dify has no field for it.
 """
@@ -37,13 +42,17 @@ from gigachat.models.chat_completions import (
     ChatUsage,
 )
 
-from .exchange import ChatRequest, Delta, FunctionCall, Turn, Usage
+from .exchange import ChatRequest, Delta, FunctionCall, Source, Turn, Usage
 from .tools import ToolNames
 
 ANSWER_EVENTS = frozenset({"response.message.delta", "response.message.done"})
 # Generation fields (params.py) that are not model options: the SDK maps profanity_check to disable_filter itself.
 _TOP_LEVEL_FIELDS = frozenset({"profanity_check"})
 _ANSWER_ROLES = frozenset({"assistant", None})  # a streamed piece may leave the role out
+# A built-in tool's settings in `tools`, where the plugin sends any: web search as recorded (its types are web_search,
+# actual_info_web_search and safe_search per the SDK's removed internal doc; the recorded one is known to work).
+_BUILT_IN_SETTINGS = {"web_search": {"type": "actual_info_web_search"}}
+_IMAGE_TARGET = "image"
 
 
 def payload(request: ChatRequest, result_role: str = "tool") -> dict:
@@ -62,10 +71,14 @@ def payload(request: ChatRequest, result_role: str = "tool") -> dict:
         options["response_format"] = request.response_format
     if options:
         body["model_options"] = options
-    if request.functions:
-        body["tools"] = [{"functions": {"specifications": request.functions}}]
+    tools = [{"functions": {"specifications": request.functions}}] if request.functions else []
+    tools += [{name: _BUILT_IN_SETTINGS.get(name, {})} for name in request.builtin_tools]
+    if tools:
+        body["tools"] = tools
     if request.function_call is not None:
         body["tool_config"] = tool_config(request.function_call)
+    elif request.builtin_tools:
+        body["tool_config"] = {"mode": "auto"}
     return body
 
 
@@ -122,7 +135,8 @@ def from_response(response: ChatCompletionResponse, names: ToolNames) -> Delta:
 
 def from_chunk(chunk: ChatCompletionChunk, names: ToolNames) -> Delta:
     if chunk.event not in ANSWER_EVENTS:
-        return Delta()
+        # Progress is no answer text; sources it may name are kept for the answer's markers.
+        return Delta(sources=_sources(chunk.messages or ()))
     return _delta(chunk.messages or (), chunk.finish_reason, chunk.usage, chunk.tools_state_id, names)
 
 
@@ -134,9 +148,12 @@ def _delta(
     names: ToolNames,
 ) -> Delta:
     """A whole answer and a streamed piece of one carry the same fields."""
+    messages = list(messages)
     text: list[str] = []
     reasoning: list[str] = []
     calls: list[ChatFunctionCall] = []
+    images: list[str] = []
+    unshown: list[str] = []
     for message in messages:
         state_id = message.tools_state_id or state_id
         parts = message.content or ()
@@ -146,6 +163,8 @@ def _delta(
             text += [part.text for part in parts if part.text]
             calls += [part.function_call for part in parts if part.function_call is not None]
             calls += [message.function_call] if message.function_call is not None else []
+            for file in (file for part in parts for file in part.files or ()):
+                (images if file.target == _IMAGE_TARGET else unshown).append(file.id_)
     # One call per answer, as on v1 (the models declare no parallel calls).
     call = calls[0] if calls else None
     return Delta(
@@ -155,7 +174,20 @@ def _delta(
         state_id=state_id,
         finish_reason=finish_reason,
         usage=_usage(usage),
+        generated_images=tuple(images),
+        unshown_files=tuple(unshown),
+        sources=_sources(messages),
     )
+
+
+def _sources(messages: Iterable[ChatMessage | ChatMessageChunk]) -> tuple[Source, ...]:
+    """The web search sources a message or its parts name, by marker number."""
+    found: list[Source] = []
+    for message in messages:
+        holders = [message, *(message.content or ())]
+        for data in (holder.inline_data for holder in holders if holder.inline_data is not None):
+            found += [Source(number, page.url, page.title) for number, page in (data.sources or {}).items()]
+    return tuple(found)
 
 
 def _call(call: ChatFunctionCall | None, names: ToolNames) -> FunctionCall | None:

@@ -8,7 +8,6 @@ directories, so "nothing was written" is checked exactly.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import shutil
@@ -22,13 +21,12 @@ from pathlib import Path
 import pytest
 import trustme
 
-from devkit import ROOT
-from devkit.emulator import Fault, GigaChatEmulator, Reply, UploadedFile
+from devkit.emulator import Fault, GigaChatEmulator, Reply, ToolAnswer, UploadedFile
 from devkit.emulator.client import tls_contexts
 from devkit.harness import PluginProcess
 from devkit.harness import Reply as PluginReply
 from devkit.harness import messages as m
-from devkit.rig import PROVIDER, credentials_for
+from devkit.rig import PROVIDER, credentials_for, snapshot
 
 pytestmark = pytest.mark.e2e
 MODEL = "GigaChat-2-Max"
@@ -45,8 +43,6 @@ SECRET_FRAGMENT = FRAGMENTED_SECRET[5:17]  # 12 characters a server quotes of th
 PROMPT = "canary-prompt-6e1d: пациент Иванов, диагноз и номер полиса 4410 2298"
 ANSWER = "canary-answer-9b4c: the diagnosis is confidential"
 FILE = b"canary-file-2f8a: quarterly report, strictly confidential\n"
-FILES_FEATURE = (ROOT / "models" / "llm" / "files.py").exists()
-NO_FILES = "models/llm/files.py does not exist yet: chat requests carry no uploaded file, so there is no file canary"
 ECHOED = "(GigaChat's message is withheld because it quotes the request)"
 
 
@@ -92,10 +88,10 @@ class Session:
 
 
 def ask(s: Session, creds: dict[str, str], stream: bool = True, tools: list[dict] | None = None) -> PluginReply:
-    parts: list[dict] = [m.text_part(PROMPT)]
-    if FILES_FEATURE:
-        parts.append(m.document_part(base64_data=base64.b64encode(FILE).decode(), mime_type="text/plain",
-                                     filename="report.txt"))  # fmt: skip
+    document = m.document_part(
+        base64_data=base64.b64encode(FILE).decode(), mime_type="text/plain", filename="report.txt"
+    )
+    parts: list[dict] = [m.text_part(PROMPT), document]
     return s.plugin.request(m.invoke_llm(PROVIDER, MODEL, creds, [m.user(parts)], tools=tools, stream=stream))
 
 
@@ -247,6 +243,23 @@ def malformed_blocking_answer(s: Session) -> PluginReply:
     return answered(s, Reply(text=ANSWER, usage=MALFORMED_USAGE), stream=False)
 
 
+def searched(s: Session, sources: object) -> PluginReply:
+    """GigaChat-3-Ultra's web search, its sources (titles, pages) being part of the answer."""
+    s.emu.script(ToolAnswer("web_search", [ANSWER[:20], ANSWER[20:] + " [sources=[1]]."], sources=sources))
+    data = m.invoke_llm(PROVIDER, "GigaChat-3-Ultra", s.creds(), [m.user(PROMPT)], {"web_search": True})
+    return s.plugin.request(data)
+
+
+@scenario()
+def web_search_sources(s: Session) -> PluginReply:
+    return searched(s, {"1": {"url": "https://example.com/" + ANSWER.split(":")[0], "title": ANSWER}})
+
+
+@scenario("InvokeServerUnavailableError", "could not read")
+def malformed_web_search_sources(s: Session) -> PluginReply:
+    return searched(s, {"1": {"url": 7, "title": ANSWER}})  # pydantic quotes the invalid object
+
+
 @scenario("InvokeServerUnavailableError")
 def unparseable_stream_line(s: Session) -> PluginReply:
     s.emu.inject(Fault.malformed_event(after_chunks=1))
@@ -309,19 +322,6 @@ def upload_refusal_quoting_the_file(s: Session) -> PluginReply:
 def embeddings_error_quoting_the_text(s: Session) -> PluginReply:
     s.emu.inject(Fault.status(422, {"status": 422, "message": f"Input too long: {PROMPT}"}), "/embeddings")
     return s.plugin.request(m.invoke_embedding(PROVIDER, "Embeddings", s.creds(), [PROMPT]))
-
-
-def snapshot(root: Path) -> dict[str, tuple]:
-    """Every path under root: (kind, size, mtime, sha256) — a changed, added or removed entry shows."""
-    entries: dict[str, tuple] = {}
-    for path in sorted(root.rglob("*")):
-        stat = path.lstat()
-        if path.is_file() and not path.is_symlink():
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            entries[str(path.relative_to(root))] = ("file", stat.st_size, stat.st_mtime_ns, digest)
-        else:
-            entries[str(path.relative_to(root))] = ("other", stat.st_mode)
-    return entries
 
 
 @pytest.fixture(scope="module")
@@ -402,11 +402,12 @@ def test_the_canaries_reached_gigachat_and_the_answers_reached_dify(session):
     assert "canary-user" not in sent
     assert ANSWER in session.replies["chat-stream"].text
     assert ANSWER in session.replies["tools"].tool_calls[0]["function"]["arguments"]
+    assert session.replies["web-search-sources"].text.endswith(
+        f"[1].\n\nSources:\n- [1] [{ANSWER}](https://example.com/canary-answer-9b4c)"
+    )
 
 
 def test_uploaded_file_canaries_were_sent_and_deleted(session):
-    if not FILES_FEATURE:
-        pytest.skip(NO_FILES)
     assert session.uploads and all(f.data == FILE for f in session.uploads.values())
     assert set(session.uploads) == set(session.deleted)
 

@@ -11,7 +11,7 @@ from dify_plugin.entities.model.llm import LLMUsage
 from dify_plugin.entities.model.message import ImagePromptMessageContent, TextPromptMessageContent, UserPromptMessage
 from dify_plugin.errors.model import InvokeBadRequestError, InvokeConnectionError, InvokeServerUnavailableError
 
-from devkit.emulator import Fault, GigaChatEmulator, RawAnswer, UploadedFile
+from devkit.emulator import Fault, GigaChatEmulator, RawAnswer, ToolAnswer, UploadedFile
 from models.common.settings import parse_credentials
 from models.llm import chat
 from models.llm.generated import MAX_BASE64_CHARS, MAX_IMAGE_BYTES, message_content
@@ -30,11 +30,11 @@ def emu() -> Iterator[GigaChatEmulator]:
         yield emulator
 
 
-def invoke(emu: GigaChatEmulator, stream: bool = True):
+def invoke(emu: GigaChatEmulator, stream: bool = True, model: str = MODEL, parameters: dict | None = None):
     settings = parse_credentials(
         {"api_key": emu.credentials(), "base_url": emu.base_url, "auth_url": emu.auth_url, "prompt_caching": "false"}
     )
-    request = chat.build_request(MODEL, [UserPromptMessage(content="Нарисуй кота")], {}, None)
+    request = chat.build_request(model, [UserPromptMessage(content="Нарисуй кота")], parameters or {}, None)
     return chat.generate(settings, request, None, stream, None, lambda _in, _out: LLMUsage.empty_usage())
 
 
@@ -50,6 +50,17 @@ def test_a_stream_abandoned_after_any_chunk_deletes_the_generated_image_when_clo
     assert [is_image(chunk) for chunk in seen] == [False, True, False][:read]
     chunks.close()  # what a consumer that stops reading does to a generator
     assert emu.deleted_files == [IMAGE_ID]
+
+
+@pytest.mark.parametrize("read", [1, 2, 3, 4], ids=["after-the-first-text", "after-the-image", "more", "the-rest"])
+def test_a_v2_image_stream_abandoned_after_any_chunk_deletes_the_image_when_closed(emu, read):
+    """GigaChat 3's built-in image generation (v2): a `files` part with target `image` on the first piece."""
+    emu.script(ToolAnswer("image_generate", ["Рисую. ", "Готово.", " Ещё."], image=JPEG))
+    chunks = invoke(emu, model="GigaChat-3-Ultra", parameters={"image_generate": True})
+    seen = [next(chunks) for _ in range(read)]
+    assert [is_image(chunk) for chunk in seen] == [False, True, False, False][:read]
+    chunks.close()
+    assert len(emu.generated_files) == 1 and emu.live_files() == {IMAGE_ID}  # the v1 test image alone is left
 
 
 def test_a_stream_that_fails_after_naming_an_image_deletes_it(emu):

@@ -1,5 +1,5 @@
-"""GigaChat's schema complaints name the tool they concern: models/llm/tools.py `blamed_tools` finds it,
-models/common/errors.py writes the sentence."""
+"""GigaChat's refusals name the tool they concern: a Dify tool whose schema it refuses, or a built-in tool by the switch
+that turned it on. models/llm/tools.py `blamed` finds them, models/common/errors.py writes the sentence."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from gigachat import exceptions as sdk
 
 from models.common.errors import invoke_error
 from models.common.settings import parse_credentials
-from models.llm.tools import ToolNames, blamed_tools, wire_name
+from models.llm.tools import ToolNames, blamed, blamed_tools, wire_name
 
 NAMES = ToolNames.of(["get_forecast", "get_forecast_v2", "web_search"])
 FUNCTIONS = [
@@ -56,7 +56,7 @@ def test_a_complaint_blames_the_tools_it_points_at(message: str, functions: list
 API = "https://gigachat.devices.sberbank.ru/api/v1/chat/completions"
 OAUTH = "https://ngw.devices.sberbank.ru:9443/api/v2/oauth"
 SETTINGS = parse_credentials({"api_key": "Y2xpZW50OnNlY3JldA=="})
-BLAME = functools.partial(blamed_tools, functions=FUNCTIONS, names=NAMES)
+BLAME = functools.partial(blamed, functions=FUNCTIONS, names=NAMES)
 
 
 def refusal(status: int, body: object, url: str = API) -> sdk.ResponseError:
@@ -109,3 +109,55 @@ def test_other_refusals_blame_no_tool(error: sdk.ResponseError, kind: type, sent
     assert type(mapped) is kind
     assert sentence in mapped.description
     assert "parameter schema" not in mapped.description
+
+
+# ---- built-in tools ------------------------------------------------------------------------------------------------
+
+EVERY_SWITCH = ("web_search", "url_content_extraction", "code_interpreter", "image_generate")
+
+
+@pytest.mark.parametrize(
+    ("message", "builtin", "switches"),
+    [
+        # The live host's refusals (a third-party log of api.giga.chat, GigaChat-2-Max, September 2026).
+        pytest.param("Tool code_interpreter is unavailable", EVERY_SWITCH, ["Code interpreter"], id="unavailable"),
+        pytest.param("Unknown tool web_search", EVERY_SWITCH, ["Web search"], id="unknown"),
+        pytest.param("Tools are not supported by this model", ("web_search", "image_generate"),
+                     ["Web search", "Image generation"], id="about-tools-naming-none"),
+        pytest.param("Tool code_interpreter is unavailable", ("web_search",), ["Web search"],
+                     id="names-one-not-turned-on"),
+        pytest.param(f"Invalid schema of function {wire_name('web_search')}", EVERY_SWITCH, [],
+                     id="a-dify-tool-renamed-from-a-built-in-name"),
+        pytest.param("Tool code_interpreter is unavailable", (), [], id="no-switch-on"),
+        pytest.param("system message must be the first message", EVERY_SWITCH, [], id="not-about-tools"),
+        pytest.param("Field 'tool_config.function_name' is invalid", EVERY_SWITCH, [], id="about-the-tool-config"),
+    ],
+)  # fmt: skip
+def test_a_refusal_of_a_built_in_tool_blames_its_switch(message: str, builtin: tuple, switches: list) -> None:
+    assert list(blamed(message, FUNCTIONS, NAMES, builtin).switches) == switches
+
+
+@pytest.mark.parametrize("status", [404, 422])
+def test_a_refused_built_in_tool_is_a_bad_request_saying_which_switch_to_turn_off(status: int) -> None:
+    message = "Tool code_interpreter is unavailable"
+    blame = functools.partial(blamed, functions=[], names=ToolNames.of([]), builtin=EVERY_SWITCH)
+    error = invoke_error(refusal(status, {"status": status, "message": message}), SETTINGS, blame=blame)
+    assert isinstance(error, InvokeBadRequestError)
+    assert error.description == (
+        f"[gigachat] GigaChat refused the built-in tool of the switch 'Code interpreter' ({status}: {message}): this "
+        "model does not offer it here. Turn that switch off in the model's parameters."
+    )
+
+
+def test_the_switch_labels_in_errors_are_the_ones_the_model_parameters_show() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    from models.common.catalog import BUILT_IN_TOOLS
+
+    ultra = yaml.safe_load((Path(__file__).resolve().parents[2] / "models/llm/GigaChat-3-Ultra.yaml").read_text())
+    labels = {
+        rule["name"]: rule["label"]["en_US"] for rule in ultra["parameter_rules"] if rule["name"] in BUILT_IN_TOOLS
+    }
+    assert labels == BUILT_IN_TOOLS
