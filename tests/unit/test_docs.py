@@ -211,6 +211,25 @@ def test_every_link_to_a_repository_file_resolves(page: Path, link: str) -> None
         assert target.suffix == ".md" and anchor in anchors(target), f"{link}: no heading '#{anchor}'"
 
 
+# A path such as `models/llm/chat.py` or tests/e2e/test_tools.py in prose (links are checked above). Only paths into a
+# folder this repository has are checked, so another project's files (the SDK's tests/integration/cassettes/...) are
+# left alone, and so is build output (dist/...); a glob or a placeholder (`test_primary_*.yaml`) is not a file name.
+REPO_PATH = re.compile(
+    r"(?<![\w/.-])((?:\w[\w.-]*|\.\w+)(?:/[\w.-]+)*/[\w.-]+\.(?:py|md|yaml|yml|txt|pem|svg|sh))(?![\w*<-])"
+)
+NAMED_PATHS = [
+    (page, path)
+    for page in MARKDOWN
+    for path in sorted(set(REPO_PATH.findall(page.read_text(encoding="utf-8"))))
+    if not path.startswith("dist/") and (ROOT / path).parent.is_dir()
+]
+
+
+@pytest.mark.parametrize(("page", "path"), NAMED_PATHS, ids=[f"{p.relative_to(ROOT)}: {q}" for p, q in NAMED_PATHS])
+def test_every_repository_file_the_docs_name_exists(page: Path, path: str) -> None:
+    assert (ROOT / path).exists(), f"{page.relative_to(ROOT)} names {path}, which does not exist"
+
+
 # ---- PRIVACY.md --------------------------------------------------------------------------------------------------
 
 PRIVACY = (ROOT / "PRIVACY.md").read_text(encoding="utf-8")
