@@ -253,3 +253,19 @@ def test_the_privacy_policy_states_the_cap_on_remembered_failed_deletions() -> N
     from models.llm.uploads import MAX_LEFTOVERS
 
     assert f"at most {MAX_LEFTOVERS:,} file ids per set of credentials" in PRIVACY
+
+
+def test_the_privacy_policy_states_the_bounds_the_plugin_keeps_to() -> None:
+    from models.common.bounded import MAX_ANSWER_BYTES, MiB
+    from models.common.client import MAX_CACHED_CLIENTS
+    from models.llm.downloads import DOWNLOAD_SECONDS
+    from models.llm.files import LIMITS, MB
+
+    text = " ".join(PRIVACY.split())
+    sizes = (LIMITS.image_bytes, LIMITS.document_bytes, LIMITS.audio_bytes)
+    image, document, audio = (f"{size // MB} MB" for size in sizes)
+    assert f"size limit ({image} for an image, {document} for a document, {audio} for audio)" in text
+    assert f"ends within {DOWNLOAD_SECONDS:.0f} seconds" in text
+    assert f"at most {LIMITS.total_bytes // MB} MB of files a request" in text
+    assert f"read up to {MAX_ANSWER_BYTES // MiB} MiB" in text
+    assert f"(at most {MAX_CACHED_CLIENTS}, least recently used dropped first)" in text
