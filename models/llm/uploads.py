@@ -20,7 +20,6 @@ import hashlib
 import ssl
 import threading
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import certifi
@@ -38,8 +37,6 @@ from .files import LIMITS, Budget, FileType, Limits, PendingFile, bad
 
 DELETE_POLICY = RetryPolicy(attempts=2, base_delay=0.2, max_delay=1.0)
 MAX_LEFTOVERS = 1000  # per client: ids whose deletion failed, retried later; bounded so memory is too
-
-Download = Callable[[str, PendingFile], bytes]
 
 
 @dataclass(frozen=True)

@@ -74,3 +74,23 @@ def test_an_event_of_an_unknown_name_mid_stream_is_skipped_and_the_answer_comple
     reply = chat(plugin, creds)
     assert (reply.error, reply.text, reply.finish_reason) == (None, "Echo this back", "stop")
     assert emu.live_files() == set()
+
+
+RECOVERED = [
+    # (id, stream, fault): failures before GigaChat sent a byte of the answer, retried as on v1
+    ("stream-cut-before-its-first-event", True, Fault.cut_stream(after_chunks=0)),
+    ("429-streamed", True, Fault.rate_limit(0.05)),
+    ("503-blocking", False, Fault.status(503, headers={"Retry-After": "0.05"})),
+]
+
+
+@pytest.mark.parametrize(("stream", "fault"), [r[1:] for r in RECOVERED], ids=[r[0] for r in RECOVERED])
+def test_a_v2_failure_before_the_answer_starts_is_retried_the_answer_arrives_once_and_its_file_is_deleted(
+    plugin, emu, creds, stream, fault
+):
+    emu.inject(fault)
+    reply = chat(plugin, creds, stream=stream)
+    assert (reply.error, reply.text) == (None, "Echo: one two three four five six")
+    assert len(emu.chat_requests) == 2
+    assert all(r.path.endswith("/v2/chat/completions") for r in emu.requests if "chat" in r.path)
+    assert len(emu.files) == 1 and emu.live_files() == set()  # uploaded once for the request, deleted at its end

@@ -211,6 +211,25 @@ def test_every_link_to_a_repository_file_resolves(page: Path, link: str) -> None
         assert target.suffix == ".md" and anchor in anchors(target), f"{link}: no heading '#{anchor}'"
 
 
+# A path such as `models/llm/chat.py` or tests/e2e/test_tools.py in prose (links are checked above). Only paths into a
+# folder this repository has are checked, so another project's files (the SDK's tests/integration/cassettes/...) are
+# left alone, and so is build output (dist/...); a glob or a placeholder (`test_primary_*.yaml`) is not a file name.
+REPO_PATH = re.compile(
+    r"(?<![\w/.-])((?:\w[\w.-]*|\.\w+)(?:/[\w.-]+)*/[\w.-]+\.(?:py|md|yaml|yml|txt|pem|svg|sh))(?![\w*<-])"
+)
+NAMED_PATHS = [
+    (page, path)
+    for page in MARKDOWN
+    for path in sorted(set(REPO_PATH.findall(page.read_text(encoding="utf-8"))))
+    if not path.startswith("dist/") and (ROOT / path).parent.is_dir()
+]
+
+
+@pytest.mark.parametrize(("page", "path"), NAMED_PATHS, ids=[f"{p.relative_to(ROOT)}: {q}" for p, q in NAMED_PATHS])
+def test_every_repository_file_the_docs_name_exists(page: Path, path: str) -> None:
+    assert (ROOT / path).exists(), f"{page.relative_to(ROOT)} names {path}, which does not exist"
+
+
 # ---- PRIVACY.md --------------------------------------------------------------------------------------------------
 
 PRIVACY = (ROOT / "PRIVACY.md").read_text(encoding="utf-8")
@@ -234,3 +253,19 @@ def test_the_privacy_policy_states_the_cap_on_remembered_failed_deletions() -> N
     from models.llm.uploads import MAX_LEFTOVERS
 
     assert f"at most {MAX_LEFTOVERS:,} file ids per set of credentials" in PRIVACY
+
+
+def test_the_privacy_policy_states_the_bounds_the_plugin_keeps_to() -> None:
+    from models.common.bounded import MAX_ANSWER_BYTES, MiB
+    from models.common.client import MAX_CACHED_CLIENTS
+    from models.llm.downloads import DOWNLOAD_SECONDS
+    from models.llm.files import LIMITS, MB
+
+    text = " ".join(PRIVACY.split())
+    sizes = (LIMITS.image_bytes, LIMITS.document_bytes, LIMITS.audio_bytes)
+    image, document, audio = (f"{size // MB} MB" for size in sizes)
+    assert f"size limit ({image} for an image, {document} for a document, {audio} for audio)" in text
+    assert f"ends within {DOWNLOAD_SECONDS:.0f} seconds" in text
+    assert f"at most {LIMITS.total_bytes // MB} MB of files a request" in text
+    assert f"read up to {MAX_ANSWER_BYTES // MiB} MiB" in text
+    assert f"(at most {MAX_CACHED_CLIENTS}, least recently used dropped first)" in text
