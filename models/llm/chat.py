@@ -201,7 +201,7 @@ class _Call:
             assembler = self._assembler()
             text = assembler.pieces(delta) + assembler.tail()
             message = AssistantPromptMessage(
-                content=message_content(text, list(images)),
+                content=message_content(text, images),
                 tool_calls=assembler.tool_calls(),
                 opaque_body=assembler.opaque_body(),
             )
