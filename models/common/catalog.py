@@ -25,6 +25,7 @@ from dify_plugin.entities.model import (
 )
 
 from .pricing import PRICE_FIELDS, PriceError, pricing_of
+from .settings import ProtocolChoice
 
 # The smallest context GigaChat has documented for a chat model (first-generation GigaChat, 8192 tokens; see Sber's
 # 2024 models page, developers.sber.ru/docs/ru/gigachat/models): a safe assumption for an unknown id until the user
@@ -57,9 +58,6 @@ BUILT_IN_TOOLS = {
     "code_interpreter": "Code interpreter",
     "image_generate": "Image generation",
 }
-# A customizable model's 'Chat protocol' value (models/common/settings.py `ProtocolChoice`) that offers the switches
-# whatever family the id belongs to: the built-in tools exist only on v2.
-_V2 = "v2"
 
 
 def customizable_schema(
@@ -128,9 +126,14 @@ def _with_switches(
     rules: list[ParameterRule], base: AIModelEntity | None, predefined: Sequence[AIModelEntity], credentials: Mapping
 ) -> list[ParameterRule]:
     """The built-in tool switches for an id of a family that has them (GigaChat-3-…) or of the v2 protocol; none for
-    an id of no known family, which copies another model's parameters."""
+    an id of no known family, which copies another model's parameters, nor for one fixed to v1, whose host or
+    gateway may not serve v2 at all."""
     others = [rule for rule in rules if rule.name not in BUILT_IN_TOOLS]
-    if str(credentials.get("chat_protocol", "")).strip().lower() == _V2:
+    # A model's 'Chat protocol' v2 offers the switches whatever its family: the built-in tools exist only on v2.
+    protocol = str(credentials.get("chat_protocol", "")).strip().lower()
+    if protocol == ProtocolChoice.V1:
+        return others
+    if protocol == ProtocolChoice.V2:
         switches = [rule for model in predefined for rule in model.parameter_rules if rule.name in BUILT_IN_TOOLS]
         unique = {rule.name: rule for rule in reversed(switches)}  # the first model's rule of each name
         return [*others, *(unique[name].model_copy(deep=True) for name in BUILT_IN_TOOLS if name in unique)]

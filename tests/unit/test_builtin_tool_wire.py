@@ -58,14 +58,16 @@ def test_only_gigachat_3_ultra_of_the_predefined_models_has_them():
     ("model", "protocol", "has_switches"),
     [
         ("GigaChat-3-Pro", "", True),  # a GigaChat 3 id inherits Ultra's parameters
-        ("GigaChat-3-Ultra-preview", "v1", True),  # turned on, a switch sends the request over v2 anyway
+        # Fixed to v1 (a gateway that passes only v1): the tools it can't carry are not offered.
+        ("GigaChat-3-Ultra-preview", "v1", False),
+        ("GigaChat-3-Pro", " V1 ", False),
         ("GigaChat-2-Max-preview", "", False),
         ("GigaChat-2-Max-preview", "v2", True),  # any model of the v2 protocol may turn them on
         ("Kandinsky-3", "", False),  # an unknown id copies the first model's parameters, but not these
         ("Kandinsky-3", " V2 ", True),
     ],
 )
-def test_customizable_models_have_the_switches_when_their_family_has_them_or_their_protocol_is_v2(
+def test_customizable_models_have_the_switches_when_their_family_has_them_or_their_protocol_is_v2_never_on_v1(
     model, protocol, has_switches
 ):
     entity = customizable_schema(predefined(), model, {"chat_protocol": protocol}, ModelType.LLM)
