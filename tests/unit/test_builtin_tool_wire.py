@@ -48,6 +48,12 @@ def test_the_four_switches_are_booleans_off_by_default_with_labels_in_four_langu
     assert "24,000" in rules["web_search"].help.en_us and "17,500" in rules["url_content_extraction"].help.en_us
 
 
+def test_an_error_names_each_switch_by_the_label_dify_shows_for_it():
+    """The labels errors use (catalog.BUILT_IN_TOOLS) are the English labels of the switches in the model YAMLs."""
+    labels = {rule.name: rule.label.en_us for model in predefined() for rule in model.parameter_rules}
+    assert {name: labels[name] for name in BUILT_IN_TOOLS} == BUILT_IN_TOOLS
+
+
 def test_only_gigachat_3_ultra_of_the_predefined_models_has_them():
     assert {model.model: bool(switches_of(model)) for model in predefined()} == {
         "GigaChat-3-Ultra": True, "GigaChat-2-Max": False, "GigaChat-2-Pro": False, "GigaChat-2": False,

@@ -4,7 +4,6 @@ error that says why."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import pytest
@@ -18,6 +17,7 @@ from models.common.settings import parse_credentials
 from models.llm import chat
 from models.llm.generated import MAX_BASE64_CHARS, MAX_GENERATED_FILES, MAX_IMAGE_BYTES, message_content
 from tests import recorded_shapes as shapes
+from tests import v2_recordings as recorded
 from tests.file_samples import GIF, JPEG, PDF, b64
 
 MODEL = "GigaChat-2-Max"
@@ -150,9 +150,8 @@ def test_an_answer_naming_more_generated_files_than_the_plugin_takes_is_refused_
     if stream:
         done = {"finish_reason": "stop", "usage": answer.pop("usage")}
         del answer["finish_reason"]
-        events = [("response.message.delta", answer), ("response.message.done", done)]
-        frames = tuple(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in events)
-        emu.replay(RawAnswer(frames, content_type=SSE, chunked=True))
+        events = recorded.sse([("response.message.delta", answer), ("response.message.done", done)])
+        emu.replay(RawAnswer((events,), content_type=SSE))
     else:
         emu.replay(RawAnswer.json(answer))
     with pytest.raises(InvokeServerUnavailableError, match=f"more than {MAX_GENERATED_FILES} files"):
