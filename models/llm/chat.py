@@ -28,6 +28,7 @@ from gigachat.context import session_id_cvar
 from gigachat.exceptions import ResponseError
 
 from ..common import raw_requests
+from ..common.catalog import BUILT_IN_TOOLS
 from ..common.client import client_for, fingerprint
 from ..common.errors import invoke_error
 from ..common.retry import OpenStream, call_with_retries, open_stream
@@ -231,7 +232,7 @@ class _Call:
 
     def _assembler(self) -> Assembler:
         # GigaChat's citation markers come with its built-in tools; any other answer is left as written.
-        return Assembler(self.stop, self.call_as_text, cites=bool(self.request.builtin_tools))
+        return Assembler(self.stop, self.call_as_text, [BUILT_IN_TOOLS[name] for name in self.request.builtin_tools])
 
     def _open_stream(self, request: ChatRequest, protocol: ChatProtocol) -> OpenStream[Delta]:
         return open_stream(lambda: protocol.stream(self.client, request))

@@ -159,3 +159,16 @@ def test_an_answer_naming_more_generated_files_than_the_plugin_takes_is_refused_
         list(result) if stream else result
     assert not any(r.path.endswith("/content") for r in emu.requests)
     assert set(ids[:MAX_GENERATED_FILES]) <= set(emu.deleted_files)
+
+
+def test_an_answer_that_stops_with_an_error_while_built_in_tools_are_on_names_their_switches(emu):
+    """The SDK's own test of a v2 stream (ai-forever/gigachat tests/unit/gigachat/api/test_chat_completions.py, a
+    hand-written fixture) ends an image_generate run with `finish_reason: "error"`: no Dify tool's parameters are
+    involved, so the error names the switches rather than blaming them."""
+    answer = v2_answer_naming([IMAGE_ID])
+    answer["finish_reason"] = "error"
+    emu.replay(RawAnswer.json(answer))
+    with pytest.raises(InvokeBadRequestError) as raised:
+        invoke(emu, stream=False, model="GigaChat-3-Ultra", parameters={"image_generate": True})
+    assert "'Image generation'" in str(raised.value) and "tool's parameters" not in str(raised.value)
+    assert emu.deleted_files == [IMAGE_ID]
