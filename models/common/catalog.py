@@ -48,6 +48,10 @@ MODEL_FIELDS = frozenset(
 # The form's switches for a feature no source confirms for an id: on adds it; off never removes a feature the id
 # inherits from its family (GigaChat-2-Max-preview accepts images like GigaChat-2-Max).
 _FEATURE_SWITCHES = {"vision_support": ModelFeature.VISION, "audio_support": ModelFeature.AUDIO}
+# A customizable model's 'Chat protocol' values (models/common/settings.py `ProtocolChoice`, not imported: the
+# catalog loads when the plugin starts, settings only with the first request): v2 offers the switches whatever the
+# model's family, v1 never does. The built-in tools exist only on v2.
+_V1, _V2 = "v1", "v2"
 # GigaChat's built-in tools, each a boolean switch of the same name among a model's parameters (labels as the model
 # YAMLs write them in English): the v2 protocol's tool names (ai-forever/gigachat
 # tests/integration/cassettes/test_primary_chat_builtin_tools.yaml records all four on GigaChat-3-Ultra).
@@ -57,9 +61,6 @@ BUILT_IN_TOOLS = {
     "code_interpreter": "Code interpreter",
     "image_generate": "Image generation",
 }
-# A customizable model's 'Chat protocol' value (models/common/settings.py `ProtocolChoice`) that offers the switches
-# whatever family the id belongs to: the built-in tools exist only on v2.
-_V2 = "v2"
 
 
 def customizable_schema(
@@ -128,9 +129,13 @@ def _with_switches(
     rules: list[ParameterRule], base: AIModelEntity | None, predefined: Sequence[AIModelEntity], credentials: Mapping
 ) -> list[ParameterRule]:
     """The built-in tool switches for an id of a family that has them (GigaChat-3-…) or of the v2 protocol; none for
-    an id of no known family, which copies another model's parameters."""
+    an id of no known family, which copies another model's parameters, nor for one fixed to v1, whose host or
+    gateway may not serve v2 at all."""
     others = [rule for rule in rules if rule.name not in BUILT_IN_TOOLS]
-    if str(credentials.get("chat_protocol", "")).strip().lower() == _V2:
+    protocol = str(credentials.get("chat_protocol", "")).strip().lower()
+    if protocol == _V1:
+        return others
+    if protocol == _V2:
         switches = [rule for model in predefined for rule in model.parameter_rules if rule.name in BUILT_IN_TOOLS]
         unique = {rule.name: rule for rule in reversed(switches)}  # the first model's rule of each name
         return [*others, *(unique[name].model_copy(deep=True) for name in BUILT_IN_TOOLS if name in unique)]

@@ -28,6 +28,7 @@ from gigachat.context import session_id_cvar
 from gigachat.exceptions import ResponseError
 
 from ..common import raw_requests
+from ..common.catalog import BUILT_IN_TOOLS
 from ..common.client import client_for, fingerprint
 from ..common.errors import invoke_error
 from ..common.retry import OpenStream, call_with_retries, open_stream
@@ -201,7 +202,7 @@ class _Call:
             assembler = self._assembler()
             text = assembler.pieces(delta) + assembler.tail()
             message = AssistantPromptMessage(
-                content=message_content(text, list(images)),
+                content=message_content(text, images),
                 tool_calls=assembler.tool_calls(),
                 opaque_body=assembler.opaque_body(),
             )
@@ -231,7 +232,7 @@ class _Call:
 
     def _assembler(self) -> Assembler:
         # GigaChat's citation markers come with its built-in tools; any other answer is left as written.
-        return Assembler(self.stop, self.call_as_text, cites=bool(self.request.builtin_tools))
+        return Assembler(self.stop, self.call_as_text, [BUILT_IN_TOOLS[name] for name in self.request.builtin_tools])
 
     def _open_stream(self, request: ChatRequest, protocol: ChatProtocol) -> OpenStream[Delta]:
         return open_stream(lambda: protocol.stream(self.client, request))

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 
 from dify_plugin.entities.model.message import ImagePromptMessageContent, TextPromptMessageContent
 from dify_plugin.errors.model import InvokeBadRequestError, InvokeServerUnavailableError
@@ -49,6 +49,9 @@ MAX_LINE_BYTES = 5 * 1024 * 1024
 LINE_RESERVE = 8 * 1024
 MAX_BASE64_CHARS = MAX_LINE_BYTES - LINE_RESERVE
 MAX_IMAGE_BYTES = MAX_BASE64_CHARS // 4 * 3
+# The plugin's own bound on the files one answer may name (GigaChat's image generation makes one image a call): every
+# file named is downloaded or deleted, so a broken or hostile answer naming thousands would cost as many requests.
+MAX_GENERATED_FILES = 16
 # Image types Dify shows, by what the bytes are; GigaChat's text2image makes JPEG (Sber, "Создание изображений").
 _SHOWN = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
 
@@ -59,11 +62,18 @@ class GeneratedImages:
     ) -> None:
         self.client, self.settings, self.keep_for_deletion = client, settings, keep_for_deletion
         self.count = 0
+        self.named = 0
 
     def parts(self, delta: Delta) -> Iterator[ImagePromptMessageContent]:
         """The images `delta` names, as Dify image parts; their ids, and those of the files it names that are not
         shown, are kept for deletion before this returns."""
         for file_id in (*delta.generated_images, *delta.unshown_files):
+            if self.named == MAX_GENERATED_FILES:
+                raise InvokeServerUnavailableError(
+                    PREFIX + f"GigaChat's answer names more than {MAX_GENERATED_FILES} files it generated, more than "
+                    "the plugin takes from one answer; ask for fewer images."
+                )
+            self.named += 1
             self.keep_for_deletion(file_id)
         return (self._fetch(file_id) for file_id in delta.generated_images)
 
@@ -90,15 +100,20 @@ class GeneratedImages:
 
 
 def message_content(
-    text: str, images: Sequence[ImagePromptMessageContent]
+    text: str, images: Iterable[ImagePromptMessageContent]
 ) -> str | list[TextPromptMessageContent | ImagePromptMessageContent]:
-    """A whole answer's content: its text, or its text and images as one list that must fit on one line."""
-    if not images:
+    """A whole answer's content: its text, or its text and images as one list that must fit on one line. The images
+    are taken one at a time (each a download), and none after the first that no longer fits."""
+    size = len(json.dumps(text, ensure_ascii=False).encode())
+    shown: list[ImagePromptMessageContent] = []
+    for image in images:
+        size += len(image.base64_data)
+        if size > MAX_BASE64_CHARS:
+            raise InvokeBadRequestError(
+                PREFIX + "the answer and the images GigaChat generated are too large for one message to Dify (at "
+                f"most {megabytes(MAX_BASE64_CHARS)} from a plugin). Ask for fewer or smaller images."
+            )
+        shown.append(image)
+    if not shown:
         return text
-    size = len(json.dumps(text, ensure_ascii=False).encode()) + sum(len(image.base64_data) for image in images)
-    if size > MAX_BASE64_CHARS:
-        raise InvokeBadRequestError(
-            PREFIX + "the answer and the images GigaChat generated are too large for one message to Dify (at most "
-            f"{megabytes(MAX_BASE64_CHARS)} from a plugin). Ask for fewer or smaller images."
-        )
-    return [*([TextPromptMessageContent(data=text)] if text else []), *images]
+    return [*([TextPromptMessageContent(data=text)] if text else []), *shown]

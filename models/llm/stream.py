@@ -103,9 +103,13 @@ class _Answer:
 class Assembler:
     """Accumulates Deltas; `pieces` says what to show now, `result` what the answer was."""
 
-    def __init__(self, stops: Sequence[str] | None, call_as_text: str | None = None, cites: bool = False) -> None:
+    def __init__(
+        self, stops: Sequence[str] | None, call_as_text: str | None = None, switches: Sequence[str] = ()
+    ) -> None:
+        """`switches`: the labels of the built-in tools the request turned on; with them come citation markers."""
         self._stop = StopBuffer(stops)
-        self._sources = SourceMarkers() if cites else None
+        self._switches = switches
+        self._sources = SourceMarkers() if switches else None
         self._unshown = False
         self._thinking = False
         self._call_as_text = call_as_text
@@ -146,10 +150,7 @@ class Assembler:
         if reason is None:
             raise InvokeConnectionError(PREFIX + "GigaChat's stream ended before the answer was complete.")
         if reason == "error":
-            raise InvokeBadRequestError(
-                PREFIX + "GigaChat stopped with an error while forming a function call; simplify the tool's "
-                "parameters or rephrase the request."
-            )
+            raise InvokeBadRequestError(PREFIX + _stopped_with_an_error(self._switches))
         rest = self._close_thinking() + self._stop.feed(self._readable("", last=True)) + self._stop.flush()
         if self._sources is not None and not self._stop.stopped:
             # After a stop sequence nothing more is shown, the list of sources included.
@@ -208,6 +209,21 @@ class Assembler:
             return ""
         self._thinking = False
         return "\n</think>\n\n"
+
+
+def _stopped_with_an_error(switches: Sequence[str]) -> str:
+    """GigaChat's `finish_reason: "error"`: on v1 invalid arguments of a function (Sber's OpenAPI description); on v2
+    also a built-in tool's failed run (the SDK's test of a v2 stream: image_generate, then finish_reason error)."""
+    if not switches:
+        return (
+            "GigaChat stopped with an error while forming a function call; simplify the tool's parameters or "
+            "rephrase the request."
+        )
+    named = ", ".join(f"'{switch}'" for switch in switches)
+    return (
+        f"GigaChat stopped with an error while using a tool, such as the built-in tool of {named}; rephrase the "
+        "request, or turn the switch off in the model's parameters."
+    )
 
 
 def _largest(kept: Usage | None, new: Usage) -> Usage:

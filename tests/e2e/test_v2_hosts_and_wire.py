@@ -107,6 +107,14 @@ def test_a_model_may_choose_its_chat_protocol(plugin, emu, creds, model, choice,
     assert paths(emu) == [path]
 
 
+def test_a_built_in_tool_switch_on_a_model_fixed_to_v1_is_dropped_and_the_request_stays_on_v1(plugin, emu, creds):
+    parameters = {"web_search": True, "image_generate": True}
+    reply = plugin.request(m.invoke_llm(PROVIDER, ULTRA, {**creds, "chat_protocol": "v1"}, [m.user("hi")], parameters))
+    assert (reply.error, reply.text) == (None, "Echo: hi")
+    assert paths(emu) == ["/api/v1/chat/completions"]
+    assert "tools" not in emu.chat_requests[0]
+
+
 def test_an_unknown_chat_protocol_is_refused_when_the_model_is_saved(plugin, emu, creds):
     reply = plugin.request(m.validate_model_credentials(PROVIDER, "llm", ULTRA, {**creds, "chat_protocol": "v3"}))
     assert reply.error["message"] == "Chat protocol: must be one of auto, v1, v2."

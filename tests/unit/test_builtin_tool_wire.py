@@ -48,6 +48,12 @@ def test_the_four_switches_are_booleans_off_by_default_with_labels_in_four_langu
     assert "24,000" in rules["web_search"].help.en_us and "17,500" in rules["url_content_extraction"].help.en_us
 
 
+def test_an_error_names_each_switch_by_the_label_dify_shows_for_it():
+    """The labels errors use (catalog.BUILT_IN_TOOLS) are the English labels of the switches in the model YAMLs."""
+    labels = {rule.name: rule.label.en_us for model in predefined() for rule in model.parameter_rules}
+    assert {name: labels[name] for name in BUILT_IN_TOOLS} == BUILT_IN_TOOLS
+
+
 def test_only_gigachat_3_ultra_of_the_predefined_models_has_them():
     assert {model.model: bool(switches_of(model)) for model in predefined()} == {
         "GigaChat-3-Ultra": True, "GigaChat-2-Max": False, "GigaChat-2-Pro": False, "GigaChat-2": False,
@@ -58,14 +64,16 @@ def test_only_gigachat_3_ultra_of_the_predefined_models_has_them():
     ("model", "protocol", "has_switches"),
     [
         ("GigaChat-3-Pro", "", True),  # a GigaChat 3 id inherits Ultra's parameters
-        ("GigaChat-3-Ultra-preview", "v1", True),  # turned on, a switch sends the request over v2 anyway
+        # Fixed to v1 (a gateway that passes only v1): the tools it can't carry are not offered.
+        ("GigaChat-3-Ultra-preview", "v1", False),
+        ("GigaChat-3-Pro", " V1 ", False),
         ("GigaChat-2-Max-preview", "", False),
         ("GigaChat-2-Max-preview", "v2", True),  # any model of the v2 protocol may turn them on
         ("Kandinsky-3", "", False),  # an unknown id copies the first model's parameters, but not these
         ("Kandinsky-3", " V2 ", True),
     ],
 )
-def test_customizable_models_have_the_switches_when_their_family_has_them_or_their_protocol_is_v2(
+def test_customizable_models_have_the_switches_when_their_family_has_them_or_their_protocol_is_v2_never_on_v1(
     model, protocol, has_switches
 ):
     entity = customizable_schema(predefined(), model, {"chat_protocol": protocol}, ModelType.LLM)

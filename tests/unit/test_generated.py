@@ -12,10 +12,12 @@ from dify_plugin.entities.model.message import ImagePromptMessageContent, TextPr
 from dify_plugin.errors.model import InvokeBadRequestError, InvokeConnectionError, InvokeServerUnavailableError
 
 from devkit.emulator import Fault, GigaChatEmulator, RawAnswer, ToolAnswer, UploadedFile
+from devkit.emulator.raw import SSE
 from models.common.settings import parse_credentials
 from models.llm import chat
-from models.llm.generated import MAX_BASE64_CHARS, MAX_IMAGE_BYTES, message_content
+from models.llm.generated import MAX_BASE64_CHARS, MAX_GENERATED_FILES, MAX_IMAGE_BYTES, message_content
 from tests import recorded_shapes as shapes
+from tests import v2_recordings as recorded
 from tests.file_samples import GIF, JPEG, PDF, b64
 
 MODEL = "GigaChat-2-Max"
@@ -113,4 +115,60 @@ def test_a_blocking_answer_that_fails_still_deletes_the_image_it_named(emu):
     emu.replay(RawAnswer.json(answer))
     with pytest.raises(InvokeBadRequestError, match="stopped with an error"):
         invoke(emu, stream=False)
+    assert emu.deleted_files == [IMAGE_ID]
+
+
+def v2_answer_naming(ids: list[str]) -> dict:
+    """A whole v2 answer whose `files` part names these generated images (the recorded shape, more of them)."""
+    files = [{"id": file_id, "mime": "image/jpeg", "target": "image"} for file_id in ids]
+    usage = {"input_tokens": 9, "output_tokens": 3, "total_tokens": 12}
+    message = {"role": "assistant", "content": [{"files": files}, {"text": "Готово."}]}
+    return {"model": "GigaChat-3-Ultra", "messages": [message], "finish_reason": "stop", "usage": usage}
+
+
+def test_a_blocking_answer_stops_downloading_images_once_they_no_longer_fit_its_one_line(emu):
+    """Each image fits alone, two do not: the second is the last one fetched, so a blocking answer holds at most the
+    images of one line in memory however many GigaChat names; every one of them is still deleted."""
+    ids = [f"00000000-0000-4000-8000-00000000000{n}" for n in range(4)]
+    for file_id in ids:
+        emu.files[file_id] = UploadedFile(
+            "image.jpg", "image/jpeg", JPEG + b"\0" * (MAX_IMAGE_BYTES * 2 // 3), "general"
+        )
+    emu.replay(RawAnswer.json(v2_answer_naming(ids)))
+    with pytest.raises(InvokeBadRequestError, match="too large for one message to Dify"):
+        invoke(emu, stream=False, model="GigaChat-3-Ultra")
+    assert sum(r.path.endswith("/content") for r in emu.requests) == 2
+    assert set(ids) <= set(emu.deleted_files)
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "blocking"])
+def test_an_answer_naming_more_generated_files_than_the_plugin_takes_is_refused_before_any_download(emu, stream):
+    ids = [f"00000000-0000-4000-8000-{n:012d}" for n in range(MAX_GENERATED_FILES + 1)]
+    for file_id in ids:
+        emu.files[file_id] = UploadedFile("image.jpg", "image/jpeg", JPEG, "general")
+    answer = v2_answer_naming(ids)
+    if stream:
+        done = {"finish_reason": "stop", "usage": answer.pop("usage")}
+        del answer["finish_reason"]
+        events = recorded.sse([("response.message.delta", answer), ("response.message.done", done)])
+        emu.replay(RawAnswer((events,), content_type=SSE))
+    else:
+        emu.replay(RawAnswer.json(answer))
+    with pytest.raises(InvokeServerUnavailableError, match=f"more than {MAX_GENERATED_FILES} files"):
+        result = invoke(emu, stream=stream, model="GigaChat-3-Ultra")
+        list(result) if stream else result
+    assert not any(r.path.endswith("/content") for r in emu.requests)
+    assert set(ids[:MAX_GENERATED_FILES]) <= set(emu.deleted_files)
+
+
+def test_an_answer_that_stops_with_an_error_while_built_in_tools_are_on_names_their_switches(emu):
+    """The SDK's own test of a v2 stream (ai-forever/gigachat tests/unit/gigachat/api/test_chat_completions.py, a
+    hand-written fixture) ends an image_generate run with `finish_reason: "error"`: no Dify tool's parameters are
+    involved, so the error names the switches rather than blaming them."""
+    answer = v2_answer_naming([IMAGE_ID])
+    answer["finish_reason"] = "error"
+    emu.replay(RawAnswer.json(answer))
+    with pytest.raises(InvokeBadRequestError) as raised:
+        invoke(emu, stream=False, model="GigaChat-3-Ultra", parameters={"image_generate": True})
+    assert "'Image generation'" in str(raised.value) and "tool's parameters" not in str(raised.value)
     assert emu.deleted_files == [IMAGE_ID]

@@ -135,7 +135,7 @@ def test_a_title_is_one_line_cut_to_its_bound():
 
 
 def assemble(deltas: list[Delta], stops=None, cites=True) -> str:
-    assembler = Assembler(stops, cites=cites)
+    assembler = Assembler(stops, switches=["Web search"] if cites else [])
     return "".join(assembler.pieces(delta) for delta in deltas) + assembler.tail()
 
 
