@@ -27,6 +27,7 @@ exchange.py.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -117,8 +118,11 @@ class Wire:
         return from_response(client.chat.create(payload(request, self.result_role)), request.names)
 
     def stream(self, client: GigaChatSyncClient, request: ChatRequest) -> Iterator[Delta]:
-        names = request.names
-        return (from_chunk(chunk, names) for chunk in client.chat.stream(payload(request, self.result_role)))
+        # Closed explicitly, as on v1: closing these deltas must close the SDK's stream and its connection at once,
+        # not whenever the last reference to it happens to go.
+        with contextlib.closing(client.chat.stream(payload(request, self.result_role))) as chunks:
+            for chunk in chunks:
+                yield from_chunk(chunk, request.names)
 
 
 # The recorded spelling, and the one a third-party log of the live host saw accepted where `tool` was refused.

@@ -222,6 +222,11 @@ class _StreamingClient:
 
     def stream(self, body: dict) -> Iterator[ChatCompletionChunk]:
         self.body = body
+        # Held here, as a client may hold its stream: only closing it, not dropping a reference, ends it.
+        self.source = self._events()
+        return self.source
+
+    def _events(self) -> Iterator[ChatCompletionChunk]:
         try:
             for name, data in recorded.STREAM:
                 yield event(name, data)
