@@ -106,17 +106,18 @@ def build_request(
     schema = response_schema(parameters)
     # Media parts become placeholders here; nothing is read or uploaded before the call.
     media = Media(model, takes_audio)
+    builtin_tools = built_in_tools(parameters)
     return ChatRequest(
         model=model,
         turns=to_turns(prompt_messages, attach=media.attach),
         fields=generation_fields(parameters),
         functions=functions_for(tools or (), names),
-        function_call=function_call_mode(tool_choice, names),
+        function_call=function_call_mode(tool_choice, names, bool(builtin_tools)),
         response_format={"type": "json_schema", "schema": schema, "strict": True} if schema is not None else None,
         names=names,
         media=media or None,
         protocol=protocol,
-        builtin_tools=built_in_tools(parameters),
+        builtin_tools=builtin_tools,
     )
 
 

@@ -75,7 +75,7 @@ class ChatRequest:
     fields: dict
     # Function specifications {name, description?, parameters}: v1's `functions`, v2's `specifications`.
     functions: list[dict]
-    # "auto", "none" or {"name": <wire name>} (tools.function_call_mode); None when no functions are sent.
+    # "auto", "none" or {"name": <wire name>} (tools.function_call_mode); None when no tool at all is sent.
     function_call: str | dict | None
     # {"type": "json_schema", "schema": ..., "strict": True}, or None for free text.
     response_format: dict | None

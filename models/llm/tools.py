@@ -97,14 +97,15 @@ def function_spec(name: str, description: str, parameters: Mapping | None, what:
     return spec
 
 
-def function_call_mode(tool_choice: object, names: ToolNames) -> str | dict | None:
-    """Dify's tool choice as GigaChat's `function_call` field; None (the field left out) when there are no tools.
+def function_call_mode(tool_choice: object, names: ToolNames, builtin_tools: bool = False) -> str | dict | None:
+    """Dify's tool choice as GigaChat's `function_call` field; None (the field left out) when there are no tools,
+    neither Dify's nor GigaChat's built-in ones (which "none" turns off too).
 
     Accepted shapes: "auto" / "none" / "required" / a tool name, OpenAI's {"type": "function", "function": {"name"}},
     {"name": ...}, and {"type": "auto" | "none" | "any" | "tool"}. "required"/"any" and a name that is not among the
     tools become "auto": GigaChat cannot force "some tool", and forcing an unknown function is a 422.
     """
-    if not names.to_wire:
+    if not names.to_wire and not builtin_tools:
         return None
     kind, name = _choice(tool_choice)
     if kind == "none":

@@ -78,8 +78,6 @@ def payload(request: ChatRequest, result_role: str = "tool") -> dict:
         body["tools"] = tools
     if request.function_call is not None:
         body["tool_config"] = tool_config(request.function_call)
-    elif request.builtin_tools:
-        body["tool_config"] = {"mode": "auto"}
     return body
 
 

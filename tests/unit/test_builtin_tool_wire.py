@@ -113,6 +113,7 @@ BUILT_INS = [{"web_search": {"type": "actual_info_web_search"}}, {"image_generat
         pytest.param([WEATHER_TOOL], "get_weather", {"mode": "forced", "function_name": "get_weather"},
                      id="a-forced-dify-tool"),
         pytest.param([WEATHER_TOOL], "none", {"mode": "none"}, id="dify-asks-for-no-tool"),
+        pytest.param(None, "none", {"mode": "none"}, id="dify-asks-for-no-tool-and-has-none-of-its-own"),
     ],
 )  # fmt: skip
 def test_built_in_tools_go_in_tools_beside_the_functions(tools, tool_choice, tool_config):
